@@ -1,0 +1,90 @@
+def all_labels(wildcards=None):
+    return [f"{d}/labels.ecsv" for d in PLAN.clustering_dirs()]
+
+
+def all_metrics(wildcards=None):
+    return [f"{d}/metrics.json" for d in PLAN.clustering_dirs()]
+
+
+rule elbow_eigengap:
+    input:
+        metrics=lambda w: [f"{R}/clustering/{w.fs}/{job}/metrics.json" for job in PLAN.jobs],
+    output:
+        elbow=report(
+            f"{R}/features/{{fs}}/elbow.png",
+            caption="../report/elbow.rst",
+            category="Feature sets",
+            subcategory="{fs}",
+        ),
+        eigengap=report(
+            f"{R}/features/{{fs}}/eigengap.png",
+            caption="../report/eigengap.rst",
+            category="Feature sets",
+            subcategory="{fs}",
+        ),
+    log:
+        "logs/elbow_eigengap/{fs}.log",
+    benchmark:
+        "benchmarks/elbow_eigengap/{fs}.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/elbow_eigengap.py"
+
+
+rule compare:
+    input:
+        labels=all_labels,
+        catalog=f"{R}/catalog.ecsv" if PLAN.needs_images else [],
+    output:
+        pairwise=f"{R}/comparison/pairwise.tsv",
+        ari=report(
+            f"{R}/comparison/ari.png",
+            caption="../report/comparison.rst",
+            category="Comparison",
+        ),
+        ami=report(
+            f"{R}/comparison/ami.png",
+            caption="../report/comparison.rst",
+            category="Comparison",
+        ),
+        truth=f"{R}/comparison/truth.tsv",
+        truth_plot=report(
+            f"{R}/comparison/truth.png",
+            caption="../report/truth.rst",
+            category="Comparison",
+        ),
+    params:
+        truth=PLAN.config["catalog"]["truth"],
+    log:
+        "logs/compare.log",
+    benchmark:
+        "benchmarks/compare.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/compare.py"
+
+
+rule summary:
+    input:
+        metrics=all_metrics,
+        truth=f"{R}/comparison/truth.tsv",
+        models=[f"{R}/models/{m}/metrics.json" for m in PLAN.trained_models()],
+        plots=[f"{R}/features/{fs}/elbow.png" for fs in PLAN.features],
+        ari=f"{R}/comparison/ari.png",
+        dendrograms=[
+            f"{R}/clustering/{fs}/{job}/dendrogram.png"
+            for fs in PLAN.features
+            for job in PLAN.jobs_of("agglomerative")
+        ],
+    output:
+        f"{R}/summary.md",
+    log:
+        "logs/summary.log",
+    benchmark:
+        "benchmarks/summary.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/summary.py"

@@ -1,0 +1,31 @@
+from galclust.workflow import Plan
+
+# Validates the config (one line naming the key on error) and plans batches and targets.
+PLAN = Plan(config)
+R = "results"
+
+
+wildcard_constraints:
+    batch=r"b\d{4,}",
+    extractor=r"[A-Za-z][A-Za-z0-9_]*",
+    model=r"[A-Za-z][A-Za-z0-9_]*",
+    fs=r"[A-Za-z][A-Za-z0-9_]*",
+    job=r"[a-z_]+-[a-z]+[0-9.]+",
+
+
+def image_stores(wildcards=None):
+    return [f"{R}/batches/{b}/images.zarr" for b in PLAN.batches]
+
+
+def feature_stores(wildcards):
+    fs = PLAN.features[wildcards.fs]
+    if fs["extractor"] == "file":
+        return [fs["file"]]
+    return [f"{R}/batches/{b}/features/{fs['extractor']}.zarr" for b in PLAN.batches]
+
+
+def images_if_any(wildcards):
+    """Image stores for feature sets computed from images; none for user features."""
+    if PLAN.features[wildcards.fs]["extractor"] == "file":
+        return []
+    return image_stores()

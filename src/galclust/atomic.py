@@ -1,0 +1,65 @@
+"""Atomic output: write to a temporary sibling, then rename into place.
+
+A job killed half-way never leaves a truncated file or store under the final
+name, so Snakemake (and people) only ever see complete outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | os.PathLike[str], *, directory: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; rename it to ``final`` on success.
+
+    On an exception the temporary path is removed and ``final`` is untouched.
+    ``directory=True`` is for directory outputs such as Zarr stores; the
+    temporary directory is not created, so writers that create it may do so.
+    The suffix is kept so that writers choosing a format by extension still work.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(f"writer produced nothing at {tmp} for {final}")
+        if directory and final.exists():
+            _remove(final)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            _remove(tmp)
+        raise
+
+
+def write_bytes_atomic(final: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``final`` atomically, fsynced before the rename."""
+    with atomic_path(final) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def write_text_atomic(final: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``final`` atomically."""
+    write_bytes_atomic(final, text.encode("utf-8"))

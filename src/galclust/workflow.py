@@ -1,0 +1,87 @@
+"""What the Snakefile needs at parse time: the validated config, batches, targets.
+
+Kept light (no TensorFlow import): Snakemake parses the Snakefile for every job.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from astropy.table import Table
+
+from .catalog import batch_names, batch_rows, load_catalog, rows_digest
+from .config import ClusteringJob, clustering_jobs, config_hash, validate_config
+
+RESULTS = "results"
+
+
+class Plan:
+    """The workflow's plan for one config: which batches, feature sets and clusterings."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = validate_config(config)
+        self.seed: int = self.config["seed"]
+        self.features: dict[str, dict[str, Any]] = self.config["features"]
+        self.jobs: dict[str, ClusteringJob] = clustering_jobs(self.config)
+
+    # -- galaxies and batches -------------------------------------------------
+    @property
+    def needs_images(self) -> bool:
+        """False when every feature set is a user file (no cutouts to fetch)."""
+        return any(fs["extractor"] != "file" for fs in self.features.values())
+
+    @cached_property
+    def catalog(self) -> Table:
+        return load_catalog(self.config)
+
+    @cached_property
+    def batches(self) -> list[str]:
+        if not self.needs_images:
+            return []
+        return batch_names(len(self.catalog), self.config["batch_size"])
+
+    def batch_digest(self, batch: str) -> str:
+        """Changes exactly when the galaxies of ``batch`` change (a Snakemake params trigger)."""
+        return rows_digest(batch_rows(self.catalog, batch, self.config["batch_size"]))
+
+    def source_params(self) -> dict[str, Any]:
+        """The source settings that change the cutouts (download tuning excluded)."""
+        source = dict(self.config["source"])
+        source.pop("download", None)
+        kind = source["kind"]
+        return {"kind": kind, "cache_dir": source["cache_dir"], kind: source.get(kind, {})}
+
+    # -- feature sets ----------------------------------------------------------
+    def extractors(self) -> list[str]:
+        """Extractors (``pixels`` or a model key) used by image-based feature sets."""
+        return sorted({fs["extractor"] for fs in self.features.values() if fs["extractor"] != "file"})
+
+    def trained_models(self) -> list[str]:
+        """Models the workflow trains (no ``path`` given)."""
+        return [m for m in self.extractors() if m != "pixels" and not self.config["models"][m].get("path")]
+
+    def model_file(self, model: str) -> str:
+        path = self.config["models"][model].get("path")
+        return path or f"{RESULTS}/models/{model}/model.keras"
+
+    def feature_set_hash(self, name: str) -> str:
+        fs = self.features[name]
+        extra = self.config["models"].get(fs["extractor"], {}) if fs["extractor"] not in ("pixels", "file") else {}
+        return config_hash({"feature_set": fs, "model": extra, "preprocess": self.config.get("preprocess")})
+
+    # -- targets ---------------------------------------------------------------
+    def clustering_dirs(self) -> list[str]:
+        return [f"{RESULTS}/clustering/{fs}/{job}" for fs in self.features for job in self.jobs]
+
+    def member_pdf_dirs(self) -> list[str]:
+        return [f"{RESULTS}/clustering/{t}/members" for t in self.config["report"]["member_pdfs"]]
+
+    def jobs_of(self, method: str) -> list[str]:
+        return [name for name, job in self.jobs.items() if job.method == method]
+
+    def final_targets(self) -> list[str]:
+        targets = [f"{RESULTS}/summary.md"]
+        targets += [f"{d}/summary.png" for d in self.clustering_dirs()]
+        targets += self.member_pdf_dirs()
+        return targets
