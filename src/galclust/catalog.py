@@ -71,7 +71,11 @@ def standardise(table: Table, columns: dict[str, str | None], source: str) -> Ta
     out = Table(masked=False)
     n = len(table)
     raw_ids = table[wanted["id"]]
-    ids = np.array([str(v).strip() for v in np.asarray(raw_ids.filled("") if hasattr(raw_ids, "filled") else raw_ids)], dtype=str)
+    ids = np.array(
+        [(v.decode() if isinstance(v, bytes) else str(v)).strip()  # FITS strings are bytes
+         for v in np.asarray(raw_ids.filled("") if hasattr(raw_ids, "filled") else raw_ids)],
+        dtype=str,
+    )
     out["id"] = ids
     for std in ("ra", "dec", "size"):
         col = wanted[std]
@@ -84,8 +88,9 @@ def standardise(table: Table, columns: dict[str, str | None], source: str) -> Ta
             out[std] = np.asarray(filled, dtype=float)
         except (TypeError, ValueError):
             raise CatalogError(f"{source}: column '{col}' ({std}) is not numeric") from None
+    # The catalog's own columns stay too (under their own names), for truth and targets.
     for name in table.colnames:
-        if name not in wanted.values() and name not in STANDARD:
+        if name not in STANDARD:
             out[name] = table[name]
     _validate(out, source, size_required=wanted["size"] is not None)
     return out
@@ -97,14 +102,14 @@ def _validate(table: Table, source: str, *, size_required: bool) -> None:
     empty = ids == ""
     if empty.any():
         problems.append(f"empty id in rows {_rows(empty)}")
-    unsafe = np.array([not is_safe_id(v) for v in ids]) & ~empty
+    unsafe = np.array([not is_safe_id(v) for v in ids], dtype=bool) & ~empty
     if unsafe.any():
         problems.append(
             f"ids unsafe as file names (only letters, digits and _.+- allowed) in rows {_rows(unsafe)}"
         )
     _, first, counts = np.unique(ids, return_index=True, return_counts=True)
     dup_values = set(ids[first[counts > 1]])
-    duplicated = np.array([v in dup_values for v in ids]) & ~empty
+    duplicated = np.array([v in dup_values for v in ids], dtype=bool) & ~empty
     if duplicated.any():
         problems.append(f"duplicate ids in rows {_rows(duplicated)}")
     ra, dec = np.asarray(table["ra"]), np.asarray(table["dec"])
@@ -183,5 +188,9 @@ def rows_digest(rows: Table, columns: Sequence[str] | None = None) -> str:
     h.update(json.dumps(cols).encode())
     for col in cols:
         arr = np.asarray(rows[col])
-        h.update(arr.astype(str).tobytes() if arr.dtype.kind in "OUS" else np.ascontiguousarray(arr).tobytes())
+        if arr.dtype.kind in "OUS":
+            # Not the fixed-width bytes: a longer string appended elsewhere widens the dtype.
+            h.update(json.dumps(arr.astype(str).tolist()).encode())
+        else:
+            h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()[:16]

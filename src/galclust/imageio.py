@@ -193,13 +193,15 @@ def _fits_to_rgb(path: Path, lupton: Mapping[str, Any] | None) -> np.ndarray:
         from astropy.visualization import make_lupton_rgb
 
         clean = [np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in (r, g, b)]
-        rgb = make_lupton_rgb(
-            *clean,
-            minimum=float(lupton.get("minimum", 0.0)),
-            stretch=float(lupton.get("stretch", 0.5)),
-            Q=float(lupton.get("Q", 8.0)),
-            output_dtype=np.float64,
-        )
+        # astropy divides 0/0 where all three bands are 0 and masks it itself.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rgb = make_lupton_rgb(
+                *clean,
+                minimum=float(lupton.get("minimum", 0.0)),
+                stretch=float(lupton.get("stretch", 0.5)),
+                Q=float(lupton.get("Q", 8.0)),
+                output_dtype=np.float64,
+            )
     else:
         try:
             rgb = _rescale(np.stack([r, g, b], axis=-1))

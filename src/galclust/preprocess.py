@@ -17,7 +17,7 @@ from astropy.table import Table
 from .errors import ImageError
 from .imageio import read_rgb, resize_rgb
 from .store import create_store
-from .tables import read_table, write_table
+from .tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ def preprocess_batch(
     report table (id, path, status, reason) with one row per galaxy of the manifest;
     status is ``ok`` or ``skipped``. Returns the report.
     """
-    manifest = read_table(manifest_path)
+    from .acquire import read_manifest
+
+    manifest = read_manifest(manifest_path)
     base = Path(manifest_path).parent
     ids, images, report_rows = [], [], []
     for row in manifest:

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import seaborn as sns
 
 from ._common import figure_suffix, new_figure, save_figure
 
@@ -31,6 +30,8 @@ def score_heatmap(
     at most 25 x 25; NaN cells are left blank. Long or many column names are
     rotated. The figure grows with the number of names. Format from the suffix.
     """
+    import seaborn as sns  # imported here: it is slow to import and only this figure needs it
+
     figure_suffix(path)
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2:

@@ -1,0 +1,354 @@
+"""Acquire stage: one batch of catalog rows -> raw cutouts in the cache + a manifest.
+
+:func:`acquire_batch` dispatches on ``source.kind``:
+
+``demo``
+    renders each galaxy with :func:`galclust.demo.write_cutout`.
+``sdss`` / ``legacy``
+    downloads from SkyServer ImgCutout / the Legacy Survey viewer with
+    :class:`~galclust.acquire.http.Downloader` (retries, politeness, validation,
+    atomic writes, resume).
+``local``
+    maps rows to files of a folder (:mod:`galclust.acquire.local`).
+
+Raw cutouts live in ``{cache_dir}/{kind}/{variant}/{id}.{ext}``, outside
+``results/``; ``variant`` names the settings that change the pixels (readable
+part plus a hash), so a changed setting never reuses stale cutouts and a
+changed preprocessing never downloads again.
+
+Every batch writes a manifest (ECSV) with columns ``id, path, status, attempts,
+reason``; status is ``ok`` (fetched now), ``cached`` (valid file from an
+earlier run), ``blank`` (a blank frame, kept but to be skipped) or ``failed``.
+One galaxy's failure never fails the batch; the batch fails -- after the
+manifest is written -- only when the failed fraction exceeds
+``download.max_failed_fraction``.
+
+Read a manifest with :func:`read_manifest` (ECSV reads empty strings back as
+masked values; it fills them with "").
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Row, Table
+
+from ..errors import CatalogError, GalclustError
+from ..tables import read_table, write_table
+from .http import Downloader, DownloadSettings, FetchItem, FetchResult, Progress
+from .local import acquire_local, scan_local_directory
+from .services import (
+    CutoutRequest,
+    MissingSizeError,
+    legacy_request,
+    legacy_variant,
+    safe_id,
+    sdss_request,
+    sdss_variant,
+)
+from .sql import fetch_sql_catalog
+from .validate import check_body, check_file, is_blank_rgb
+
+__all__ = [
+    "MANIFEST_COLUMNS",
+    "acquire_batch",
+    "fetch_sql_catalog",
+    "fill_source_defaults",
+    "read_manifest",
+    "safe_id",
+    "scan_local_directory",
+]
+
+log = logging.getLogger("galclust.acquire")
+
+MANIFEST_COLUMNS = ("id", "path", "status", "attempts", "reason")
+#: Extension of demo cutouts (the demo imitates SDSS JPEG cutouts).
+DEMO_EXT = "jpg"
+
+
+# -- configuration ----------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _source_schema() -> dict[str, Any]:
+    """The schema's ``source`` block (JSON when packaged, YAML in the source tree)."""
+    schemas = resources.files("galclust").joinpath("schemas")
+    json_file = schemas.joinpath("config.schema.json")
+    if json_file.is_file():
+        return json.loads(json_file.read_text())["properties"]["source"]
+    import yaml
+
+    text = schemas.joinpath("config.schema.yaml").read_text()
+    return yaml.safe_load(text)["properties"]["source"]
+
+
+def _fill(instance: Any, schema: Mapping[str, Any]) -> Any:
+    if not isinstance(instance, dict) or "properties" not in schema:
+        return instance
+    for key, sub in schema["properties"].items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            instance[key] = _fill(instance[key], sub)
+    return instance
+
+
+def fill_source_defaults(source: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a ``source`` block with every schema default filled in (idempotent)."""
+    return _fill(copy.deepcopy(dict(source)), _source_schema())
+
+
+def _ensure_progress_visible() -> None:
+    # Snakemake scripts rarely configure logging; without a handler INFO lines
+    # would vanish, and the progress line is the point. Configured apps win.
+    if not log.hasHandlers():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s galclust.acquire: %(message)s"))
+        log.addHandler(handler)
+        if log.level == logging.NOTSET:
+            log.setLevel(logging.INFO)
+
+
+# -- rows ---------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    if value is np.ma.masked or isinstance(value, np.ma.core.MaskedConstant):
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _row_dict(row: Row | Mapping[str, Any]) -> dict[str, Any]:
+    names = row.colnames if isinstance(row, Row) else list(row)
+    return {name: _plain(row[name]) for name in names}
+
+
+# -- manifest -----------------------------------------------------------------------------
+def _manifest(results: list[FetchResult]) -> Table:
+    return Table(
+        {
+            "id": [r.id for r in results],
+            "path": [os.path.abspath(r.path) if r.path else "" for r in results],
+            "status": [r.status for r in results],
+            "attempts": np.array([r.attempts for r in results], dtype=np.int64),
+            "reason": [r.reason for r in results],
+        },
+        dtype=[str, str, str, np.int64, str],
+    )
+
+
+def read_manifest(path: str | os.PathLike[str]) -> Table:
+    """Read a manifest written by :func:`acquire_batch`, empty strings restored."""
+    table = read_table(path)
+    for name in ("id", "path", "status", "reason"):
+        if name in table.colnames and hasattr(table[name], "filled"):
+            table[name] = table[name].filled("").astype(str)
+    return Table(table, masked=False)
+
+
+# -- kinds ----------------------------------------------------------------------------------
+def _demo(rows: Table, source: Mapping[str, Any], config_hash: str,
+          cache_root: Path, on_result: Callable[[FetchResult], None]) -> list[FetchResult]:
+    from .. import demo  # imported late: the demo generator is optional for real sources
+    from ..atomic import atomic_path
+    from ..errors import ImageError
+    from ..imageio import read_rgb
+
+    block = source.get("demo", {})
+    size = int(block.get("image_size", 424))
+    tag = config_hash[:10] if config_hash else hashlib.sha256(
+        json.dumps(block, sort_keys=True, default=str).encode()
+    ).hexdigest()[:10]
+    folder = cache_root / "demo" / f"demo_{size}_{tag}"
+    out: list[FetchResult] = []
+    for row in rows:
+        try:
+            gid = safe_id(row["id"])
+        except CatalogError as exc:
+            res = FetchResult(str(row["id"]), None, "failed", 0, f"unsafe id ({exc})")
+            out.append(res)
+            on_result(res)
+            continue
+        dest = folder / f"{gid}.{DEMO_EXT}"
+        status = "cached"
+        try:
+            rgb = read_rgb(dest) if dest.exists() else None
+        except ImageError:
+            rgb = None  # unreadable: render again
+        try:
+            if rgb is None:
+                status = "ok"
+                with atomic_path(dest) as tmp:
+                    demo.write_cutout(row, tmp, image_size=size)
+                rgb = read_rgb(dest)
+            if is_blank_rgb(rgb):
+                res = FetchResult(gid, dest, "blank", 0, "blank frame")
+            else:
+                res = FetchResult(gid, dest, status, 0, "")
+        except Exception as exc:  # one galaxy's failure never fails the batch
+            res = FetchResult(gid, dest, "failed", 0, f"demo rendering failed ({exc})")
+        out.append(res)
+        on_result(res)
+    return out
+
+
+def _service_requests(
+    rows: list[dict[str, Any]], source: Mapping[str, Any], cache_root: Path
+) -> tuple[list[CutoutRequest | FetchResult], Path]:
+    kind = source["kind"]
+    if kind == "sdss":
+        folder = cache_root / "sdss" / sdss_variant(source["sdss"])
+        build = lambda row: sdss_request(row, source["sdss"], folder)  # noqa: E731
+    else:
+        folder = cache_root / "legacy" / legacy_variant(source["legacy"])
+        build = lambda row: legacy_request(row, source["legacy"], folder)  # noqa: E731
+    planned: list[CutoutRequest | FetchResult] = []
+    for row in rows:
+        try:
+            planned.append(build(row))
+        except CatalogError as exc:
+            planned.append(FetchResult(str(row["id"]), None, "failed", 0, f"unsafe id ({exc})"))
+        except MissingSizeError as exc:
+            planned.append(FetchResult(str(row["id"]), None, "failed", 0, str(exc)))
+        except (KeyError, TypeError, ValueError) as exc:
+            planned.append(FetchResult(str(row["id"]), None, "failed", 0, f"bad catalog row ({exc})"))
+    return planned, folder
+
+
+def _sweep_stale_temporaries(folder: Path, max_age_s: float = 3600.0) -> None:
+    """Remove temporary files a killed job left behind (never a recent one: it may be in use)."""
+    if not folder.is_dir():
+        return
+    now = time.time()
+    for p in folder.glob(".*.tmp*"):
+        try:
+            if now - p.stat().st_mtime > max_age_s:
+                p.unlink()
+        except OSError:
+            pass
+
+
+def _download(rows: list[dict[str, Any]], source: Mapping[str, Any], cache_root: Path,
+              settings: DownloadSettings,
+              on_result: Callable[[FetchResult], None]) -> list[FetchResult]:
+    planned, folder = _service_requests(rows, source, cache_root)
+    _sweep_stale_temporaries(folder)
+    max_bytes = settings.max_bytes
+
+    def item(req: CutoutRequest) -> FetchItem:
+        return FetchItem(
+            id=req.id,
+            url=req.url,
+            dest=req.dest,
+            check=lambda body, ctype: check_body(
+                body, req.fmt, req.width, req.height, content_type=ctype, max_bytes=max_bytes
+            ),
+            check_cached=lambda path: check_file(path, req.fmt, req.width, req.height),
+        )
+
+    items = [item(p) for p in planned if isinstance(p, CutoutRequest)]
+    for p in planned:
+        if isinstance(p, FetchResult):
+            on_result(p)
+    with Downloader(settings) as dl:
+        fetched = iter(dl.fetch_all(items, on_result=on_result))
+    return [next(fetched) if isinstance(p, CutoutRequest) else p for p in planned]
+
+
+# -- the stage ----------------------------------------------------------------------------
+def acquire_batch(
+    rows: Table,
+    source: Mapping[str, Any],
+    manifest_path: str | os.PathLike[str],
+    *,
+    config_hash: str = "",
+) -> Table:
+    """Fetch, render or locate the cutouts of one batch; write and return its manifest.
+
+    ``rows`` has the standard columns ``id``, ``ra``, ``dec``, ``size`` (arcsec,
+    may be NaN/masked) plus any catalog columns. ``source`` is the validated
+    ``config["source"]`` (missing defaults are filled here). ``config_hash``
+    names the demo variant. Raises :class:`~galclust.errors.GalclustError`,
+    naming the manifest, when more than ``download.max_failed_fraction`` of the
+    rows failed; the manifest is written first.
+    """
+    _ensure_progress_visible()
+    manifest_path = Path(manifest_path)
+    source = fill_source_defaults(source)
+    kind = source["kind"]
+    settings = DownloadSettings.from_config(source.get("download"))
+    cache_root = Path(source.get("cache_dir", "resources/cutouts"))
+    progress = Progress(label=f"acquire {manifest_path.name} ({kind})", total=len(rows))
+
+    dicts = [_row_dict(r) for r in rows]
+    # A repeated id would make two workers write one file; keep the first.
+    seen: set[str] = set()
+    dup_idx: set[int] = set()
+    for i, r in enumerate(dicts):
+        gid = str(r.get("id"))
+        if gid in seen:
+            dup_idx.add(i)
+        seen.add(gid)
+    unique = [r for i, r in enumerate(dicts) if i not in dup_idx]
+
+    if kind == "demo":
+        keep = [i for i in range(len(rows)) if i not in dup_idx]
+        results = _demo(rows[keep] if dup_idx else rows, source, config_hash, cache_root,
+                        progress.update)
+    elif kind == "local":
+        results = acquire_local(unique, source["local"], cache_root)
+        for r in results:
+            progress.update(r)
+    elif kind in ("sdss", "legacy"):
+        results = _download(unique, source, cache_root, settings, progress.update)
+    else:
+        raise GalclustError(f"source.kind {kind!r} is not one of demo, sdss, legacy, local")
+
+    if dup_idx:
+        it = iter(results)
+        merged = []
+        for i, r in enumerate(dicts):
+            if i in dup_idx:
+                dup = FetchResult(str(r.get("id")), None, "failed", 0, "duplicate id in batch")
+                progress.update(dup)
+                merged.append(dup)
+            else:
+                merged.append(next(it))
+        results = merged
+
+    table = _manifest(results)
+    table.meta["source_kind"] = kind
+    write_table(table, manifest_path)
+    progress.finish()
+
+    n = len(table)
+    n_failed = int(np.sum(table["status"] == "failed")) if n else 0
+    fraction = n_failed / n if n else 0.0
+    limit = settings.max_failed_fraction
+    if n_failed:
+        reasons: dict[str, int] = {}
+        for r in results:
+            if r.status == "failed":
+                reasons[r.reason] = reasons.get(r.reason, 0) + 1
+        top = "; ".join(f"{k} x{v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
+        log.warning("%s: %d of %d failed (%s)", manifest_path, n_failed, n, top)
+    if fraction > limit and not math.isclose(fraction, limit):
+        raise GalclustError(
+            f"{n_failed} of {n} galaxies failed to acquire ({fraction:.1%} > "
+            f"source.download.max_failed_fraction = {limit:g}); see the table of "
+            f"(id, status, attempts, reason) in {manifest_path}"
+        )
+    return table
