@@ -35,7 +35,7 @@ rule elbow_eigengap:
 rule compare:
     input:
         labels=all_labels,
-        catalog=f"{R}/catalog.ecsv" if PLAN.needs_images else [],
+        catalog=[f"{R}/catalog.ecsv"] if PLAN.needs_images else [],
     output:
         pairwise=f"{R}/comparison/pairwise.tsv",
         ari=report(

@@ -6,7 +6,7 @@ R = "results"
 
 
 wildcard_constraints:
-    batch=r"b\d{4,}",
+    batch=r"b[0-9][0-9][0-9][0-9]+",
     extractor=r"[A-Za-z][A-Za-z0-9_]*",
     model=r"[A-Za-z][A-Za-z0-9_]*",
     fs=r"[A-Za-z][A-Za-z0-9_]*",

@@ -1,0 +1,39 @@
+# Two commands on a fresh machine with Python >= 3.11:
+#   make demo   # set up .venv, then run the workflow on the embedded demo sample
+#   make test   # set up .venv, then run the test suite
+# Both are idempotent: the environment is rebuilt only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= 2
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench report clean
+
+$(BIN)/.galclust-installed: pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "galclust needs Python >= 3.11"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[tf,workflow,dev]"
+	touch $@
+
+setup: $(BIN)/.galclust-installed
+
+demo: setup
+	$(BIN)/snakemake --cores $(CORES)
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check .
+
+bench: setup
+	$(BIN)/python bench/bench_stages.py
+
+report: setup
+	$(BIN)/snakemake --report results/report.html
+
+clean:
+	rm -rf results logs benchmarks .snakemake
