@@ -23,6 +23,11 @@ if not config:
     configfile: "config.yaml"
 
 
+# galclust's validator first: it fills defaults and stops with one line naming the bad key;
+# Snakemake's own validation of the same schema then records it the usual way.
+from galclust.config import validate_config
+
+validate_config(config)
 validate(config, "src/galclust/schemas/config.schema.yaml")
 
 

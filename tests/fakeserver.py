@@ -83,16 +83,17 @@ def _galaxy(width: int, height: int, seed: int = 0) -> np.ndarray:
     return np.clip(img, 0, 1)
 
 
-@lru_cache(maxsize=64)
-def jpeg_bytes(width: int, height: int, blank: bool = False) -> bytes:
+@lru_cache(maxsize=256)
+def jpeg_bytes(width: int, height: int, blank: bool = False, seed: int = 0) -> bytes:
     """A real JPEG of the given size (cached: the server answers many requests)."""
     from PIL import Image
 
     if blank:
         arr = np.zeros((height, width, 3), dtype=np.uint8)
     else:
-        g = _galaxy(width, height)
-        arr = (np.stack([g, 0.8 * g, 0.6 * g], axis=-1) * 255).astype(np.uint8)
+        g = _galaxy(width, height, seed)
+        tint = 0.5 + 0.5 * np.random.default_rng(seed).random(2)  # colour differs per position
+        arr = (np.stack([g, tint[0] * g, tint[1] * g], axis=-1) * 255).astype(np.uint8)
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="JPEG", quality=90)
     return buf.getvalue()
@@ -191,12 +192,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _image(self, endpoint: str, q: dict[str, str], *, blank: bool = False, half: bool = False) -> tuple[bytes, str]:
         f = 2 if half else 1
+        # A different sky noise and tint per position, so cutouts of different galaxies differ.
+        seed = abs(hash((q.get("ra"), q.get("dec")))) % 2**32
         if endpoint == "sdss":
-            return jpeg_bytes(int(q["width"]) // f, int(q["height"]) // f, blank), "image/jpeg"
+            return jpeg_bytes(int(q["width"]) // f, int(q["height"]) // f, blank, seed), "image/jpeg"
         size = int(q["size"]) // f
         if endpoint == "legacy-fits":
             return fits_bytes(size, q.get("bands", "griz"), blank), "image/fits"
-        return jpeg_bytes(size, size, blank), "image/jpeg"
+        return jpeg_bytes(size, size, blank, seed), "image/jpeg"
 
     def _answer(self, endpoint: str, fault: str, q: dict[str, str]) -> None:
         fs = self.server.fake

@@ -52,7 +52,11 @@ def make_estimator(job: ClusteringJob, seed: int) -> Any:
 
 def fit_predict(X: np.ndarray, job: ClusteringJob, seed: int) -> tuple[np.ndarray, Any]:
     """Cluster the rows of ``X``; returns (labels, fitted estimator)."""
-    X = np.asarray(X, dtype=np.float64)
+    # Keep float32 features as they are: upcasting changes affinity propagation's
+    # dtype-scaled tie-breaking noise, and the published labels were made from float32.
+    X = np.asarray(X)
+    if X.dtype != np.float32:
+        X = X.astype(np.float64)
     need = job.params.get("k", 2)
     if len(X) < max(2, need):
         raise ValueError(f"{job.name}: {len(X)} galaxies are too few for {need} clusters")

@@ -61,7 +61,10 @@ class ChunkedPCA:
         self._ipca = IncrementalPCA(n_components=k)
         for block in _reblock(blocks(), max(k, self.block_rows)):
             self._ipca.partial_fit(block.astype(np.float64, copy=False))
-        ratios = self._ipca.explained_variance_ratio_
+        # Features without any variance (e.g. identical images) give 0/0 ratios.
+        ratios = np.nan_to_num(self._ipca.explained_variance_ratio_, nan=0.0)
+        if not ratios.any():
+            log.warning("PCA: the features have no variance; every component explains 0")
         if isinstance(self.n_components, float):
             keep = int(np.searchsorted(np.cumsum(ratios), self.n_components) + 1)
             self.n_components_ = min(keep, k)

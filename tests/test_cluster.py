@@ -1,0 +1,213 @@
+"""Tests of galclust.cluster (methods, scores, Laplacian spectrum) and galclust.compare."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from galclust.cluster import NOISE, fit_predict, laplacian_spectrum, make_estimator, scores
+from galclust.compare import against, align, pairwise
+from galclust.config import ClusteringJob
+
+CENTERS = [[0, 0, 0, 0], [10, 0, 0, 0], [0, 10, 0, 0]]
+
+JOBS = [
+    ClusteringJob("kmeans-k3", "kmeans", {"k": 3, "n_init": 10}),
+    ClusteringJob("agglomerative-k3", "agglomerative", {"k": 3}),
+    ClusteringJob("affinity_propagation-d0.9", "affinity_propagation", {"damping": 0.9}),
+    ClusteringJob("dbscan-eps1.5", "dbscan", {"eps": 1.5, "min_samples": 5}),
+    ClusteringJob("hdbscan-m10", "hdbscan", {"min_cluster_size": 10}),
+    ClusteringJob("spectral-k3", "spectral", {"k": 3, "n_neighbors": 10}),
+]
+
+
+@pytest.fixture(scope="module")
+def blobs() -> tuple[np.ndarray, np.ndarray]:
+    X, y = make_blobs(n_samples=300, centers=CENTERS, cluster_std=0.8, random_state=1)
+    return X.astype(np.float32), y
+
+
+@pytest.mark.parametrize("job", JOBS, ids=lambda j: j.name)
+def test_every_method_recovers_blobs(blobs, job):
+    X, y = blobs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. spectral: k-NN graph not fully connected
+        labels, estimator = fit_predict(X, job, seed=0)
+    assert labels.dtype == np.int64
+    assert labels.shape == (len(X),)
+    assert adjusted_rand_score(y, labels) > 0.9
+    assert len(set(labels) - {NOISE}) == 3
+    assert estimator is not None
+
+
+@pytest.mark.parametrize("name", ["kmeans-k3", "spectral-k3"])
+def test_same_seed_same_labels(blobs, name):
+    X, _ = blobs
+    # overlapping blobs, so that the result does depend on the random start
+    Xo, _ = make_blobs(n_samples=250, centers=6, cluster_std=3.0, random_state=3)
+    job = next(j for j in JOBS if j.name == name)
+    job = ClusteringJob(job.name.replace("k3", "k5"), job.method, {**job.params, "k": 5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a, _ = fit_predict(Xo, job, seed=7)
+        b, _ = fit_predict(Xo, job, seed=7)
+    np.testing.assert_array_equal(a, b)
+    assert len(set(a)) == 5
+
+
+def test_estimator_gets_seed_and_params():
+    km = make_estimator(ClusteringJob("kmeans-k4", "kmeans", {"k": 4, "n_init": 3}), seed=11)
+    assert (km.n_clusters, km.n_init, km.random_state) == (4, 3, 11)
+    ap = make_estimator(
+        ClusteringJob("affinity_propagation-d0.8", "affinity_propagation", {"damping": 0.8, "max_iter": 50}), seed=5
+    )
+    assert (ap.damping, ap.max_iter, ap.convergence_iter, ap.random_state) == (0.8, 50, 15, 5)
+    sp = make_estimator(ClusteringJob("spectral-k6", "spectral", {"k": 6}), seed=2)
+    assert (sp.n_clusters, sp.n_neighbors, sp.affinity, sp.random_state) == (6, 10, "nearest_neighbors", 2)
+    ag = make_estimator(ClusteringJob("agglomerative-k32", "agglomerative", {"k": 32}), seed=0)
+    assert (ag.n_clusters, ag.linkage) == (32, "ward")
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match="unknown clustering method"):
+        make_estimator(ClusteringJob("x-k2", "x", {"k": 2}), 0)
+
+
+def test_too_few_rows(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="kmeans-k3.*too few"):
+        fit_predict(X[:2], JOBS[0], 0)
+
+
+# --- scores --------------------------------------------------------------------------
+
+
+def test_scores_keys_and_values(blobs):
+    X, y = blobs
+    labels, est = fit_predict(X, JOBS[0], 0)
+    s = scores(X, labels, estimator=est)
+    assert set(s) == {
+        "n_galaxies", "n_clusters", "n_noise", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia",
+    }
+    assert s["n_galaxies"] == 300 and s["n_clusters"] == 3 and s["n_noise"] == 0
+    assert 0.7 < s["silhouette"] <= 1
+    assert s["calinski_harabasz"] > 100
+    assert 0 < s["davies_bouldin"] < 0.5
+    assert s["inertia"] == pytest.approx(est.inertia_)
+    # without an estimator defining inertia, it is NaN
+    assert math.isnan(scores(X, y)["inertia"])
+
+
+def test_scores_single_cluster_is_nan(blobs):
+    X, _ = blobs
+    s = scores(X, np.zeros(len(X), dtype=int))
+    assert s["n_clusters"] == 1
+    for key in ("silhouette", "calinski_harabasz", "davies_bouldin"):
+        assert math.isnan(s[key]), key
+
+
+def test_scores_every_point_its_own_cluster_is_nan():
+    X = np.random.default_rng(0).random((5, 2))
+    assert math.isnan(scores(X, np.arange(5))["silhouette"])
+
+
+def test_scores_exclude_noise(blobs):
+    X, y = blobs
+    clean = scores(X, y)
+    noisy_labels = y.copy()
+    noisy_labels[:20] = NOISE
+    noisy_X = X.copy()
+    noisy_X[:20] = 1000.0  # would wreck every score if it were counted
+    s = scores(noisy_X, noisy_labels)
+    assert s["n_noise"] == 20
+    assert s["n_clusters"] == 3
+    assert s["n_galaxies"] == 300
+    ref = scores(X[20:], y[20:])
+    for key in ("silhouette", "calinski_harabasz", "davies_bouldin"):
+        assert s[key] == pytest.approx(ref[key])
+    assert s["silhouette"] == pytest.approx(clean["silhouette"], abs=0.05)
+
+
+def test_scores_all_noise():
+    X = np.random.default_rng(0).random((10, 2))
+    s = scores(X, np.full(10, NOISE))
+    assert s["n_clusters"] == 0 and s["n_noise"] == 10
+    assert math.isnan(s["silhouette"])
+
+
+# --- Laplacian spectrum ----------------------------------------------------------------
+
+
+def test_laplacian_spectrum_gap_after_third(blobs):
+    X, _ = blobs
+    values = laplacian_spectrum(X, n_neighbors=10, n_eigenvalues=10)
+    assert values.shape == (10,)
+    assert np.all(np.diff(values) >= -1e-12)  # sorted ascending
+    assert np.all(values >= 0)
+    gaps = np.diff(values)
+    assert int(np.argmax(gaps)) + 1 == 3  # largest gap right after the 3rd eigenvalue
+    np.testing.assert_allclose(values[:3], 0, atol=1e-6)  # three connected components
+
+
+def test_laplacian_spectrum_few_rows():
+    X, _ = make_blobs(n_samples=8, centers=2, random_state=0)
+    values = laplacian_spectrum(X, n_neighbors=3, n_eigenvalues=20)
+    assert len(values) == 6  # capped at n - 2
+
+
+# --- compare -------------------------------------------------------------------------
+
+
+def test_align_common_ids_in_one_order():
+    order, aligned = align(
+        {
+            "a": (np.array(["g3", "g1", "g2", "g9"]), np.array([3, 1, 2, 9])),
+            "b": (np.array(["g1", "g2", "g3"]), np.array([10, 20, 30])),
+            "c": (np.array(["g2", "g3", "g1", "g4"]), np.array([200, 300, 100, 400])),
+        }
+    )
+    assert list(order) == ["g1", "g2", "g3"]
+    assert list(aligned["a"]) == [1, 2, 3]
+    assert list(aligned["b"]) == [10, 20, 30]
+    assert list(aligned["c"]) == [100, 200, 300]
+
+
+def test_align_disjoint():
+    order, aligned = align({"a": (np.array(["x"]), np.array([1])), "b": (np.array(["y"]), np.array([2]))})
+    assert len(order) == 0 and len(aligned["a"]) == 0
+
+
+def test_pairwise_symmetric_with_unit_diagonal():
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 4, 200)
+    labelings = {
+        "base": base,
+        "renamed": (base + 1) % 4,  # same partition, other names
+        "random": rng.integers(0, 4, 200),
+        "coarse": base // 2,
+    }
+    ari, ami = pairwise(labelings)
+    for m in (ari, ami):
+        assert m.shape == (4, 4)
+        np.testing.assert_allclose(m, m.T)
+        np.testing.assert_allclose(np.diag(m), 1.0)
+    assert ari[0, 1] == pytest.approx(1.0) and ami[0, 1] == pytest.approx(1.0)
+    assert abs(ari[0, 2]) < 0.1
+    assert 0.2 < ari[0, 3] < 0.9
+
+
+def test_against_shapes_and_values():
+    truth = {"klass": np.repeat([0, 1, 2], 10), "other": np.tile([0, 1], 15)}
+    labelings = {"perfect": np.repeat([5, 6, 7], 10), "half": np.repeat([0, 0, 1], 10), "x": np.tile([1, 0], 15)}
+    ari, ami = against(labelings, truth)
+    assert ari.shape == ami.shape == (3, 2)
+    assert ari[0, 0] == pytest.approx(1.0) and ami[0, 0] == pytest.approx(1.0)
+    assert ari[2, 1] == pytest.approx(1.0)
+    assert ari[1, 0] < 1.0
+    ari1, _ = against({"only": labelings["perfect"]}, {"klass": truth["klass"]})
+    assert ari1.shape == (1, 1)

@@ -1,0 +1,81 @@
+"""The reference study's published clusterings are reproduced from its published features.
+
+Data: ../shared/reference/sdss_clustering (6,437 MaNGA galaxies; see its README). The
+study's affinity propagation ran on the float32 features with scikit-learn's old fixed
+random_state=0 ("seed 000"), so the fits here use seed 0.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from galclust.cluster import fit_predict
+from galclust.config import ClusteringJob
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "sdss_clustering"
+SEED = 0
+N_GALAXIES = 6437
+
+AFFINITY = ClusteringJob("affinity_propagation-d0.8", "affinity_propagation", {"damping": 0.8})
+AGGLOMERATIVE = ClusteringJob("agglomerative-k32", "agglomerative", {"k": 32})
+KMEANS = ClusteringJob("kmeans-k10", "kmeans", {"k": 10, "n_init": 10})
+
+
+def load(name: str) -> np.ndarray:
+    path = REFERENCE / name
+    assert path.is_file(), f"reference data missing: {path}"
+    return np.load(path, allow_pickle=False)
+
+
+@pytest.fixture(scope="module")
+def features() -> dict[str, np.ndarray]:
+    assert REFERENCE.is_dir(), f"reference data missing: {REFERENCE}"
+    out = {name: load(f"{name}_features.npy") for name in ("CNN-37632_PCA-100", "CNN-128_PCA-20")}
+    assert out["CNN-37632_PCA-100"].shape == (N_GALAXIES, 100)
+    assert out["CNN-128_PCA-20"].shape == (N_GALAXIES, 20)
+    assert all(x.dtype == np.float32 for x in out.values())
+    return out
+
+
+@pytest.fixture(scope="module")
+def affinity_labels(features) -> dict[str, np.ndarray]:
+    """Affinity propagation on both feature sets (about 40 s each), fitted once, side by side."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(fit_predict, X, AFFINITY, SEED) for name, X in features.items()}
+        return {name: f.result()[0] for name, f in futures.items()}
+
+
+def test_affinity_propagation_cnn_37632(affinity_labels):
+    labels = affinity_labels["CNN-37632_PCA-100"]
+    published = load("affinity_propagation-176_CNN-37632_PCA-100.npy")
+    assert labels.shape == published.shape == (N_GALAXIES,)
+    assert len(np.unique(labels)) == 177
+    assert adjusted_rand_score(published, labels) == pytest.approx(1.0)
+
+
+def test_affinity_propagation_cnn_128(affinity_labels):
+    labels = affinity_labels["CNN-128_PCA-20"]
+    published = load("affinity_propagation-52_CNN-128_PCA-20.npy")
+    assert len(np.unique(labels)) == 53
+    assert adjusted_rand_score(published, labels) == pytest.approx(1.0)
+
+
+def test_agglomerative_32_cnn_37632(features):
+    labels, _ = fit_predict(features["CNN-37632_PCA-100"], AGGLOMERATIVE, SEED)
+    published = load("agglomerative-32_CNN-37632_PCA-100.npy")
+    assert len(np.unique(labels)) == 32
+    assert adjusted_rand_score(published, labels) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", ["CNN-37632_PCA-100", "CNN-128_PCA-20"])
+def test_kmeans_10_agrees_broadly(features, name):
+    # k-means depends on its initialisation: compare by ARI, not equality.
+    labels, _ = fit_predict(features[name], KMEANS, SEED)
+    published = load(f"KMeans-10_{name}.npy")
+    assert len(np.unique(labels)) == len(np.unique(published)) == 10
+    assert adjusted_rand_score(published, labels) > 0.5
