@@ -8,13 +8,8 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# The logic lives in the galclust package (src/); jobs import it from here too.
-GALCLUST_SRC = os.path.join(workflow.basedir, "src")
-sys.path.insert(0, GALCLUST_SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (GALCLUST_SRC, os.environ.get("PYTHONPATH")) if p
-)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The logic lives in the galclust package (src/); scripts/ import it from there too.
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 
 # config.yaml is the default; a config given with --configfile replaces it (no merging).
@@ -39,6 +34,6 @@ include: "rules/aggregate.smk"
 
 
 rule all:
+    default_target: True
     input:
         PLAN.final_targets(),
-    default_target: True

@@ -1,15 +1,15 @@
 rule catalog:
     output:
         f"{R}/catalog.ecsv",
-    params:
-        catalog=lambda w: PLAN.config["catalog"],
-        source=PLAN.source_params(),
     log:
         "logs/catalog.log",
     benchmark:
         "benchmarks/catalog.tsv"
     conda:
         "../envs/core.yaml"
+    params:
+        catalog=lambda w: PLAN.config["catalog"],
+        source=PLAN.source_params(),
     script:
         "../scripts/catalog.py"
 
@@ -17,18 +17,18 @@ rule catalog:
 rule acquire:
     output:
         manifest=f"{R}/batches/{{batch}}/cutouts.ecsv",
-    params:
-        # Re-run exactly when this batch's galaxies or the cutout settings change.
-        rows=lambda w: PLAN.batch_digest(w.batch),
-        source=PLAN.source_params(),
     log:
         "logs/acquire/{batch}.log",
     benchmark:
         "benchmarks/acquire/{batch}.tsv"
-    resources:
-        downloads=1,
     conda:
         "../envs/core.yaml"
+    resources:
+        downloads=1,
+    params:
+        # Re-run exactly when this batch's galaxies or the cutout settings change.
+        rows=lambda w: PLAN.batch_digest(w.batch),
+        source=PLAN.source_params(),
     script:
         "../scripts/acquire.py"
 
@@ -39,13 +39,13 @@ rule preprocess:
     output:
         store=directory(f"{R}/batches/{{batch}}/images.zarr"),
         report=f"{R}/batches/{{batch}}/preprocess.ecsv",
-    params:
-        preprocess=PLAN.config["preprocess"],
     log:
         "logs/preprocess/{batch}.log",
     benchmark:
         "benchmarks/preprocess/{batch}.tsv"
     conda:
         "../envs/core.yaml"
+    params:
+        preprocess=PLAN.config["preprocess"],
     script:
         "../scripts/preprocess.py"

@@ -1,14 +1,8 @@
-def all_labels(wildcards=None):
-    return [f"{d}/labels.ecsv" for d in PLAN.clustering_dirs()]
-
-
-def all_metrics(wildcards=None):
-    return [f"{d}/metrics.json" for d in PLAN.clustering_dirs()]
-
-
 rule elbow_eigengap:
     input:
-        metrics=lambda w: [f"{R}/clustering/{w.fs}/{job}/metrics.json" for job in PLAN.jobs],
+        metrics=lambda w: [
+            f"{R}/clustering/{w.fs}/{job}/metrics.json" for job in PLAN.jobs
+        ],
     output:
         elbow=report(
             f"{R}/features/{{fs}}/elbow.png",
@@ -54,14 +48,14 @@ rule compare:
             caption="../report/truth.rst",
             category="Comparison",
         ),
-    params:
-        truth=PLAN.config["catalog"]["truth"],
     log:
         "logs/compare.log",
     benchmark:
         "benchmarks/compare.tsv"
     conda:
         "../envs/core.yaml"
+    params:
+        truth=PLAN.config["catalog"]["truth"],
     script:
         "../scripts/compare.py"
 

@@ -4,21 +4,22 @@ rule cluster:
     output:
         labels=f"{R}/clustering/{{fs}}/{{job}}/labels.ecsv",
         metrics=f"{R}/clustering/{{fs}}/{{job}}/metrics.json",
-    params:
-        job=lambda w: PLAN.jobs[w.job].params,
-        seed=PLAN.seed,
     log:
         "logs/cluster/{fs}/{job}.log",
     benchmark:
         "benchmarks/cluster/{fs}/{job}.tsv"
-    resources:
-        # affinity propagation and ward hold N×N matrices
-        mem_mb=lambda w: 16000 if w.job.startswith(("affinity", "agglomerative")) else 4000,
     conda:
         "../envs/core.yaml"
+    resources:
+        # affinity propagation and ward hold N×N matrices
+        mem_mb=lambda w: (
+            16000 if w.job.startswith(("affinity", "agglomerative")) else 4000
+        ),
+    params:
+        job=lambda w: PLAN.jobs[w.job].params,
+        seed=PLAN.seed,
     script:
         "../scripts/cluster.py"
-
 
 
 rule plot_clustering:
@@ -41,14 +42,14 @@ rule plot_clustering:
             subcategory="{fs}",
             labels={"feature set": "{fs}", "clustering": "{job}", "figure": "sizes"},
         ),
-    params:
-        report=PLAN.config["report"],
     log:
         "logs/plot_clustering/{fs}/{job}.log",
     benchmark:
         "benchmarks/plot_clustering/{fs}/{job}.tsv"
     conda:
         "../envs/core.yaml"
+    params:
+        report=PLAN.config["report"],
     script:
         "../scripts/plot_clustering.py"
 
@@ -65,16 +66,16 @@ rule dendrogram:
             category="Dendrograms",
             labels={"feature set": "{fs}", "clustering": "{job}"},
         ),
-    params:
-        leaves=PLAN.config["report"]["dendrogram_leaves"],
-    wildcard_constraints:
-        job=r"agglomerative-k\d+",
     log:
         "logs/dendrogram/{fs}/{job}.log",
     benchmark:
         "benchmarks/dendrogram/{fs}/{job}.tsv"
+    wildcard_constraints:
+        job=r"agglomerative-k\d+",
     conda:
         "../envs/core.yaml"
+    params:
+        leaves=PLAN.config["report"]["dendrogram_leaves"],
     script:
         "../scripts/dendrogram.py"
 

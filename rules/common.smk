@@ -29,3 +29,17 @@ def images_if_any(wildcards):
     if PLAN.features[wildcards.fs]["extractor"] == "file":
         return []
     return image_stores()
+
+
+def model_input(wildcards):
+    if wildcards.extractor == "pixels":
+        return []
+    return [PLAN.model_file(wildcards.extractor)]
+
+
+def all_labels(wildcards=None):
+    return [f"{d}/labels.ecsv" for d in PLAN.clustering_dirs()]
+
+
+def all_metrics(wildcards=None):
+    return [f"{d}/metrics.json" for d in PLAN.clustering_dirs()]

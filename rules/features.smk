@@ -12,28 +12,22 @@ rule train_cnn:
             labels={"model": "{model}"},
         ),
         metrics=f"{R}/models/{{model}}/metrics.json",
-    params:
-        train=lambda w: PLAN.config["models"][w.model]["train"],
-        seed=PLAN.seed,
     log:
         "logs/train_cnn/{model}.log",
     benchmark:
         "benchmarks/train_cnn/{model}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
     threads: 2
     resources:
         gpu=1,
         mem_mb=8000,
         runtime=240,
-    conda:
-        "../envs/tensorflow.yaml"
+    params:
+        train=lambda w: PLAN.config["models"][w.model]["train"],
+        seed=PLAN.seed,
     script:
         "../scripts/train_cnn.py"
-
-
-def model_input(wildcards):
-    if wildcards.extractor == "pixels":
-        return []
-    return [PLAN.model_file(wildcards.extractor)]
 
 
 rule extract:
@@ -42,18 +36,18 @@ rule extract:
         model=model_input,
     output:
         store=directory(f"{R}/batches/{{batch}}/features/{{extractor}}.zarr"),
-    params:
-        layers=lambda w: PLAN.config["models"].get(w.extractor, {}).get("layers"),
     log:
         "logs/extract/{extractor}/{batch}.log",
     benchmark:
         "benchmarks/extract/{extractor}/{batch}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
     threads: 2
     resources:
         gpu=lambda w: 0 if w.extractor == "pixels" else 1,
         mem_mb=4000,
-    conda:
-        "../envs/tensorflow.yaml"
+    params:
+        layers=lambda w: PLAN.config["models"].get(w.extractor, {}).get("layers"),
     script:
         "../scripts/extract.py"
 
@@ -69,15 +63,15 @@ rule reduce:
             category="Feature sets",
             subcategory="{fs}",
         ),
-    params:
-        settings=lambda w: PLAN.features[w.fs],
     log:
         "logs/reduce/{fs}.log",
     benchmark:
         "benchmarks/reduce/{fs}.tsv"
-    resources:
-        mem_mb=8000,
     conda:
         "../envs/core.yaml"
+    resources:
+        mem_mb=8000,
+    params:
+        settings=lambda w: PLAN.features[w.fs],
     script:
         "../scripts/reduce.py"

@@ -1,8 +1,13 @@
 """Snakemake script for rule `preprocess`: decode and resize one batch into its image store."""
 
-from galclust import steps
-from galclust.logs import job_log
+import sys
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
+# galclust from this checkout, also inside per-rule conda environments.
+sys.path.insert(0, f"{smk.scriptdir}/../src")
+
+from galclust import steps  # noqa: E402
+from galclust.logs import job_log  # noqa: E402
+
 with job_log(smk.log[0]):
     steps.preprocess(smk.config, smk.input.manifest, smk.output.store, smk.output.report)

@@ -1,8 +1,13 @@
 """Snakemake script for rule `summary`: the run's Markdown summary."""
 
-from galclust import steps
-from galclust.logs import job_log
+import sys
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
+# galclust from this checkout, also inside per-rule conda environments.
+sys.path.insert(0, f"{smk.scriptdir}/../src")
+
+from galclust import steps  # noqa: E402
+from galclust.logs import job_log  # noqa: E402
+
 with job_log(smk.log[0]):
     steps.summarise(smk.config, smk.input.metrics, smk.input.truth, smk.input.models, smk.output[0])

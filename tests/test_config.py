@@ -62,37 +62,73 @@ def test_schema_loads_and_is_an_object_schema():
     assert {"source", "catalog", "batch_size", "features", "clustering"} <= set(schema["required"])
 
 
-def test_default_config_validates_and_fills_defaults():
+def check_defaults(schema: dict, raw, filled, path: str = "") -> int:
+    """Assert every schema default missing from ``raw`` is filled in ``filled``; count them."""
+    if not isinstance(filled, dict):
+        return 0
+    raw = raw if isinstance(raw, dict) else {}
+    n = 0
+    for name, sub in schema.get("properties", {}).items():
+        key = f"{path}.{name}".lstrip(".")
+        if "default" in sub and name not in raw:
+            assert name in filled, f"default of {key} not filled"
+            default = sub["default"]
+            if isinstance(default, dict):  # then its own properties' defaults are added
+                assert default.items() <= filled[name].items(), key
+            else:
+                assert filled[name] == default, key
+            n += 1
+        if name in filled:
+            n += check_defaults(sub, raw.get(name), filled[name], key)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for name in set(filled) - set(schema.get("properties", {})):
+            n += check_defaults(extra, raw.get(name), filled[name], f"{path}.{name}".lstrip("."))
+    return n
+
+
+def assert_kept(raw, filled, path: str = "") -> None:
+    """Every value given in ``raw`` is unchanged in ``filled``."""
+    if isinstance(raw, dict):
+        for name, value in raw.items():
+            assert name in filled, f"{path}.{name} dropped"
+            assert_kept(value, filled[name], f"{path}.{name}")
+    else:
+        assert filled == raw, path
+
+
+def test_default_config_validates_and_fills_defaults(raw):
     config = load_config(str(CONFIG))
     # values given in the file are kept
-    assert config["seed"] == 42
-    assert config["batch_size"] == 250
-    assert config["clustering"]["kmeans"]["k"] == [2, 4, 6, 8, 10, 12]
-    # defaults filled in where the file is silent
-    assert config["source"]["download"]["concurrency"] == 8
-    # nested defaults are filled too (the default object, then its own defaults)
-    assert config["source"]["sdss"]["scale"] == {"mode": "size", "factor": 0.02, "arcsec_per_pixel": 0.396}
-    assert config["catalog"]["format"] is None
-    assert config["catalog"]["sql"] is None
-    assert config["features"]["pixels"]["max_components"] == 200
-    assert config["clustering"]["affinity_propagation"]["max_iter"] == 200
-    assert config["clustering"]["affinity_propagation"]["convergence_iter"] == 15
-    assert config["clustering"]["spectral"]["n_neighbors"] == 10
-    assert config["models"]["refcnn"]["train"]["epochs"] == 6  # given
-    assert config["report"]["dendrogram_leaves"] == 32
+    assert_kept(raw, config)
+    # every default the file leaves out is filled, nested ones and those in named maps too
+    filled = check_defaults(load_schema(), raw, config)
+    assert filled > 30
+    assert config["source"]["sdss"]["scale"]["arcsec_per_pixel"] > 0  # a default inside a default
+    assert all("max_components" in fs for fs in config["features"].values())
+    assert "convergence_iter" in config["clustering"]["affinity_propagation"]
 
 
 def test_minimal_config_gets_defaults():
-    config = validate_config(minimal())
-    assert config["seed"] == 42
-    assert config["preprocess"] == {"size": 80}
-    assert config["catalog"]["columns"] == {"id": "id", "ra": "ra", "dec": "dec", "size": "r_e"}
+    raw = minimal()
+    config = validate_config(copy.deepcopy(raw))
+    assert check_defaults(load_schema(), raw, config) > 30
+    assert set(config["catalog"]["columns"]) == {"id", "ra", "dec", "size"}
     assert config["catalog"]["truth"] == []
     assert config["models"] == {}
     assert config["report"]["member_pdfs"] == []
-    # every method gets an (empty) setting list by default
-    assert config["clustering"]["agglomerative"] == {"k": []}
-    assert config["clustering"]["dbscan"] == {"eps": [], "min_samples": 5}
+    # every method gets an (empty) setting list by default: only the configured job runs
+    assert config["clustering"]["agglomerative"]["k"] == []
+    assert config["clustering"]["dbscan"]["eps"] == []
+    assert list(clustering_jobs(config)) == ["kmeans-k3"]
+
+
+def test_check_defaults_detects_a_missing_default():
+    raw = minimal()
+    config = validate_config(copy.deepcopy(raw))
+    del config["source"]["download"]["max_attempts"]
+    with pytest.raises(AssertionError, match="source.download.max_attempts"):
+        check_defaults(load_schema(), raw, config)
 
 
 def test_validate_returns_same_dict():
@@ -124,106 +160,133 @@ def test_pca_forms_accepted(pca):
 # --- one-line errors naming the key -----------------------------------------------------
 
 
-def test_unknown_clustering_method(raw):
-    raw["clustering"]["foo"] = {"k": [3]}
-    msg = error_of(raw)
+@pytest.fixture
+def base() -> dict:
+    """A complete valid config (a model with two layers, several jobs, member PDFs)."""
+    return {
+        "seed": 1,
+        "source": {"kind": "demo"},
+        "catalog": {"truth": ["klass"]},
+        "batch_size": 50,
+        "models": {"refcnn": {"layers": {"conv": "flatten", "dense": "dense_128"}}},
+        "features": {
+            "pixels": {"extractor": "pixels", "pca": 50},
+            "cnn_conv": {"extractor": "refcnn", "layer": "conv", "pca": 100},
+            "cnn_dense": {"extractor": "refcnn", "layer": "dense", "pca": 0.95},
+        },
+        "clustering": {
+            "kmeans": {"k": [2, 6, 10]},
+            "agglomerative": {"k": [6]},
+            "affinity_propagation": {"damping": [0.8]},
+        },
+        "report": {"member_pdfs": ["cnn_conv/kmeans-k6"]},
+    }
+
+
+def test_base_is_valid(base):
+    validate_config(base)
+
+
+def test_unknown_clustering_method(base):
+    base["clustering"]["foo"] = {"k": [3]}
+    msg = error_of(base)
     assert_names_key(msg, "clustering.foo")
     assert "kmeans" in msg  # the allowed methods are listed
 
 
 @pytest.mark.parametrize("ks, index", [([1, 4], 0), ([4, 1], 1), ([0], 0)])
-def test_k_below_two(raw, ks, index):
-    raw["clustering"]["kmeans"]["k"] = ks
-    assert_names_key(error_of(raw), f"clustering.kmeans.k[{index}]")
+def test_k_below_two(base, ks, index):
+    base["clustering"]["kmeans"]["k"] = ks
+    assert_names_key(error_of(base), f"clustering.kmeans.k[{index}]")
 
 
-def test_agglomerative_k_below_two(raw):
-    raw["clustering"]["agglomerative"]["k"] = [6, 1]
-    assert_names_key(error_of(raw), "clustering.agglomerative.k[1]")
+def test_agglomerative_k_below_two(base):
+    base["clustering"]["agglomerative"]["k"] = [6, 1]
+    assert_names_key(error_of(base), "clustering.agglomerative.k[1]")
 
 
 @pytest.mark.parametrize("size", [0, -5])
-def test_non_positive_batch_size(raw, size):
-    raw["batch_size"] = size
-    assert_names_key(error_of(raw), "batch_size")
+def test_non_positive_batch_size(base, size):
+    base["batch_size"] = size
+    assert_names_key(error_of(base), "batch_size")
 
 
-def test_batch_size_wrong_type(raw):
-    raw["batch_size"] = "many"
-    assert_names_key(error_of(raw), "batch_size")
+def test_batch_size_wrong_type(base):
+    base["batch_size"] = "many"
+    assert_names_key(error_of(base), "batch_size")
 
 
-def test_missing_required_key(raw):
-    del raw["batch_size"]
-    msg = error_of(raw)
+def test_missing_required_key(base):
+    del base["batch_size"]
+    msg = error_of(base)
     assert msg.startswith("config key '")
     assert "batch_size" in msg
 
 
-def test_unknown_feature_extractor(raw):
-    raw["features"]["pixels"]["extractor"] = "vgg16"
-    msg = error_of(raw)
+def test_unknown_feature_extractor(base):
+    base["features"]["pixels"]["extractor"] = "vgg16"
+    msg = error_of(base)
     assert_names_key(msg, "features.pixels.extractor")
     assert "vgg16" in msg and "refcnn" in msg
 
 
-def test_unknown_layer_name(raw):
-    raw["features"]["cnn_conv"]["layer"] = "nope"
-    msg = error_of(raw)
+def test_unknown_layer_name(base):
+    base["features"]["cnn_conv"]["layer"] = "nope"
+    msg = error_of(base)
     assert_names_key(msg, "features.cnn_conv.layer")
     assert "nope" in msg and "conv" in msg and "dense" in msg
 
 
-def test_model_extractor_without_layer(raw):
-    del raw["features"]["cnn_dense"]["layer"]
-    assert_names_key(error_of(raw), "features.cnn_dense.layer")
+def test_model_extractor_without_layer(base):
+    del base["features"]["cnn_dense"]["layer"]
+    assert_names_key(error_of(base), "features.cnn_dense.layer")
 
 
-def test_member_pdfs_unknown_feature_set(raw):
-    raw["report"]["member_pdfs"] = ["cnn_conv/kmeans-k6", "nosuch/kmeans-k6"]
-    msg = error_of(raw)
+def test_member_pdfs_unknown_feature_set(base):
+    base["report"]["member_pdfs"] = ["cnn_conv/kmeans-k6", "nosuch/kmeans-k6"]
+    msg = error_of(base)
     assert_names_key(msg, "report.member_pdfs[1]")
     assert "nosuch" in msg
 
 
-def test_member_pdfs_unknown_clustering(raw):
-    raw["report"]["member_pdfs"] = ["cnn_conv/kmeans-k7"]
-    msg = error_of(raw)
+def test_member_pdfs_unknown_clustering(base):
+    base["report"]["member_pdfs"] = ["cnn_conv/kmeans-k7"]
+    msg = error_of(base)
     assert_names_key(msg, "report.member_pdfs[0]")
     assert "kmeans-k7" in msg and "kmeans-k6" in msg
 
 
-def test_extractor_file_without_file(raw):
-    raw["features"]["mine"] = {"extractor": "file", "pca": False}
-    assert_names_key(error_of(raw), "features.mine.file")
+def test_extractor_file_without_file(base):
+    base["features"]["mine"] = {"extractor": "file", "pca": False}
+    assert_names_key(error_of(base), "features.mine.file")
 
 
-def test_unknown_top_level_key(raw):
-    raw["bogus"] = 1
-    msg = error_of(raw)
+def test_unknown_top_level_key(base):
+    base["bogus"] = 1
+    msg = error_of(base)
     assert_names_key(msg, "bogus")
     assert "unknown key" in msg
 
 
-def test_unknown_nested_key(raw):
-    raw["clustering"]["kmeans"]["kk"] = [3]
-    assert_names_key(error_of(raw), "clustering.kmeans.kk")
+def test_unknown_nested_key(base):
+    base["clustering"]["kmeans"]["kk"] = [3]
+    assert_names_key(error_of(base), "clustering.kmeans.kk")
 
 
 @pytest.mark.parametrize("pca", [1.5, 0, -1, "half"])
-def test_bad_pca(raw, pca):
-    raw["features"]["pixels"]["pca"] = pca
-    assert_names_key(error_of(raw), "features.pixels.pca")
+def test_bad_pca(base, pca):
+    base["features"]["pixels"]["pca"] = pca
+    assert_names_key(error_of(base), "features.pixels.pca")
 
 
-def test_bad_damping(raw):
-    raw["clustering"]["affinity_propagation"]["damping"] = [1.0]
-    assert_names_key(error_of(raw), "clustering.affinity_propagation.damping[0]")
+def test_bad_damping(base):
+    base["clustering"]["affinity_propagation"]["damping"] = [1.0]
+    assert_names_key(error_of(base), "clustering.affinity_propagation.damping[0]")
 
 
-def test_bad_source_kind(raw):
-    raw["source"]["kind"] = "hubble"
-    assert_names_key(error_of(raw), "source.kind")
+def test_bad_source_kind(base):
+    base["source"]["kind"] = "hubble"
+    assert_names_key(error_of(base), "source.kind")
 
 
 def test_no_clustering_job():
@@ -248,20 +311,43 @@ def test_local_source_needs_directory():
 # --- clustering jobs -------------------------------------------------------------------
 
 
-def test_clustering_job_names_of_default_config():
+def test_clustering_job_names_of_default_config(raw):
     jobs = clustering_jobs(load_config(str(CONFIG)))
-    assert set(jobs) == {
-        "kmeans-k2", "kmeans-k4", "kmeans-k6", "kmeans-k8", "kmeans-k10", "kmeans-k12",
-        "agglomerative-k6", "agglomerative-k32",
-        "affinity_propagation-d0.8",
-        "hdbscan-m10",
-        "spectral-k6",
+    c = raw["clustering"]
+    expected = (
+        [f"kmeans-k{k}" for k in c["kmeans"]["k"]]
+        + [f"agglomerative-k{k}" for k in c["agglomerative"]["k"]]
+        + [f"affinity_propagation-d{d:g}" for d in c["affinity_propagation"]["damping"]]
+        + [f"dbscan-eps{e:g}" for e in c["dbscan"]["eps"]]
+        + [f"hdbscan-m{m}" for m in c["hdbscan"]["min_cluster_size"]]
+        + [f"spectral-k{k}" for k in c["spectral"]["k"]]
+    )
+    assert len(expected) > 5
+    assert set(jobs) == set(expected)
+    assert all(job.name == name for name, job in jobs.items())
+
+
+def test_clustering_job_params():
+    config = minimal()
+    config["clustering"] = {
+        "kmeans": {"k": [10, 2], "n_init": 4},
+        "affinity_propagation": {"damping": [0.8], "max_iter": 300},
+        "spectral": {"k": [6]},
+        "hdbscan": {"min_cluster_size": [10]},
+        "agglomerative": {"k": [32]},
     }
-    assert jobs["kmeans-k10"] == ClusteringJob("kmeans-k10", "kmeans", {"k": 10, "n_init": 10})
-    assert jobs["affinity_propagation-d0.8"].method == "affinity_propagation"
-    assert jobs["affinity_propagation-d0.8"].params == {"damping": 0.8, "max_iter": 200, "convergence_iter": 15}
-    assert jobs["spectral-k6"].params == {"k": 6, "n_neighbors": 10}
+    jobs = clustering_jobs(validate_config(config))
+    assert set(jobs) == {
+        "kmeans-k10", "kmeans-k2", "affinity_propagation-d0.8", "spectral-k6", "hdbscan-m10", "agglomerative-k32",
+    }
+    assert jobs["kmeans-k10"] == ClusteringJob("kmeans-k10", "kmeans", {"k": 10, "n_init": 4})
+    ap = jobs["affinity_propagation-d0.8"]
+    assert ap.method == "affinity_propagation"
+    assert ap.params["damping"] == 0.8 and ap.params["max_iter"] == 300
+    assert "convergence_iter" in ap.params  # default filled
+    assert jobs["spectral-k6"].params["k"] == 6 and "n_neighbors" in jobs["spectral-k6"].params
     assert jobs["hdbscan-m10"].params == {"min_cluster_size": 10}
+    assert jobs["agglomerative-k32"].params == {"k": 32}
 
 
 def test_clustering_job_names_all_methods():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA, IncrementalPCA
@@ -159,3 +161,15 @@ def test_reblock(sizes, min_rows):
 def test_reblock_empty():
     assert list(_reblock(iter([]), 5)) == []
     assert list(_reblock(iter([np.zeros((0, 3))]), 5)) == []
+
+
+@pytest.mark.parametrize("n_components", [3, 0.9])
+def test_features_without_variance(n_components):
+    X = np.ones((50, 6), np.float32)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pca = ChunkedPCA(n_components, block_rows=8).fit(blocks_of(X, 10), len(X), X.shape[1])
+    assert np.all(np.isfinite(pca.explained_variance_ratio_))
+    assert np.all(pca.explained_variance_ratio_ == 0)
+    Z = pca.transform(X)
+    assert np.all(np.isfinite(Z)) and np.allclose(Z, 0)
