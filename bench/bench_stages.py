@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--workdir", default=None, help="run here (default: a new temporary directory)")
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="galclust-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     config = Path(args.config).resolve()
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(config), "--cores", args.cores, "--quiet", "rules"]

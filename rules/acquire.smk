@@ -8,8 +8,8 @@ rule catalog:
     conda:
         "../envs/core.yaml"
     params:
-        catalog=lambda w: PLAN.config["catalog"],
-        source=PLAN.source_params(),
+        # Re-run exactly when the catalog's content changes (file, query or demo settings).
+        rows=lambda w: PLAN.catalog_digest(),
     script:
         "../scripts/catalog.py"
 

@@ -17,6 +17,11 @@ def image_stores(wildcards=None):
     return [f"{R}/batches/{b}/images.zarr" for b in PLAN.batches]
 
 
+def training_stores(wildcards):
+    """The first batches, up to train.max_galaxies: appending galaxies never retrains."""
+    return image_stores()[: PLAN.training_batches(wildcards.model)]
+
+
 def feature_stores(wildcards):
     fs = PLAN.features[wildcards.fs]
     if fs["extractor"] == "file":

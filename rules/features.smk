@@ -1,7 +1,6 @@
 rule train_cnn:
     input:
-        images=image_stores,
-        catalog=f"{R}/catalog.ecsv",
+        images=training_stores,
     output:
         model=f"{R}/models/{{model}}/model.keras",
         history=f"{R}/models/{{model}}/history.tsv",
@@ -26,6 +25,9 @@ rule train_cnn:
     params:
         train=lambda w: PLAN.config["models"][w.model]["train"],
         seed=PLAN.seed,
+        # the targets of the training galaxies (read from the catalog, not the whole file,
+        # so galaxies appended beyond them never retrain the model)
+        targets=lambda w: PLAN.training_digest(w.model),
     script:
         "../scripts/train_cnn.py"
 

@@ -14,7 +14,6 @@ with job_log(smk.log[0]):
         smk.config,
         smk.wildcards.model,
         smk.input.images,
-        smk.input.catalog,
         smk.output.model,
         smk.output.history,
         smk.output.loss,

@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference" / "sdss_clustering"
+TINY = REPO / "config" / "tests" / "tiny.yaml"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
@@ -48,3 +50,16 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
         if parts[0] != "total":
             counts[parts[0]] = int(parts[1])
     return counts
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One finished run of the tiny demo config: (workdir, config path, validated config)."""
+    from galclust.config import validate_config
+
+    workdir = tmp_path_factory.mktemp("tiny")
+    config = load_yaml(TINY)
+    config_path = write_config(workdir / "config.yaml", config)
+    result = snakemake(workdir, config_path, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir, config_path, validate_config(config)

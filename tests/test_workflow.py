@@ -11,22 +11,9 @@ import pytest
 from astropy.table import Table
 from PIL import Image
 
-from conftest import REPO, load_yaml, planned_jobs, snakemake, write_config
-from galclust.config import clustering_jobs, validate_config
+from conftest import load_yaml, planned_jobs, snakemake, write_config
+from galclust.config import clustering_jobs
 from galclust.store import read_array, read_attrs, read_ids
-
-TINY = REPO / "config" / "tests" / "tiny.yaml"
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    config = load_yaml(TINY)
-    config_path = write_config(workdir / "config.yaml", config)
-    result = snakemake(workdir, config_path, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-4000:]
-    return workdir, config_path, validate_config(config)
-
 
 def test_every_final_output_exists_and_is_sane(tiny_run):
     workdir, _, config = tiny_run

@@ -79,31 +79,29 @@ def preprocess(config: dict[str, Any], manifest: PathLike, store: PathLike, repo
 # -- the CNN ---------------------------------------------------------------------------------
 
 def _images_and_target(image_stores: Sequence[PathLike], catalog: Table, target: str,
-                       max_galaxies: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       max_galaxies: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``max_galaxies`` galaxies with a finite target, in catalog order."""
     if target not in catalog.colnames:
         raise ConfigError(f"config key 'models.*.train.target': the catalog has no column '{target}' "
                           f"(columns: {', '.join(catalog.colnames)})")
     values = dict(zip(np.asarray(catalog["id"], dtype=str), np.asarray(catalog[target], dtype=float)))
     ids = np.concatenate([read_ids(p) for p in image_stores]) if image_stores else np.array([], str)
     y = np.array([values.get(g, np.nan) for g in ids])
-    usable = np.flatnonzero(np.isfinite(y))
-    if len(usable) > max_galaxies:
-        usable = np.sort(np.random.default_rng(seed).choice(usable, max_galaxies, replace=False))
+    usable = np.flatnonzero(np.isfinite(y))[:max_galaxies]
     images = np.concatenate([read_array(p, "images") for p in image_stores])[usable]
     return images, y[usable].astype(np.float32), ids[usable]
 
 
 def train_model(config: dict[str, Any], model_key: str, image_stores: Sequence[PathLike],
-                catalog_path: PathLike, model_out: PathLike, history_out: PathLike,
-                loss_plot: PathLike, metrics_out: PathLike) -> None:
+                model_out: PathLike, history_out: PathLike, loss_plot: PathLike,
+                metrics_out: PathLike) -> None:
     """Train the reference CNN on a catalog column; save model, history, loss plot, test scores."""
     from .cnn import save_model, train_reference_cnn
     from .plots import loss_history
 
     settings = config["models"][model_key]["train"]
-    catalog = read_table(catalog_path)
-    images, target, _ = _images_and_target(image_stores, catalog, settings["target"],
-                                           settings["max_galaxies"], config["seed"])
+    catalog = Plan(config).catalog
+    images, target, _ = _images_and_target(image_stores, catalog, settings["target"], settings["max_galaxies"])
     log.info("training %s on %d galaxies, target %s", model_key, len(images), settings["target"])
     model, result = train_reference_cnn(
         images, target,

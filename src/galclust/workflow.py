@@ -41,6 +41,10 @@ class Plan:
             return []
         return batch_names(len(self.catalog), self.config["batch_size"])
 
+    def catalog_digest(self) -> str:
+        """Changes exactly when any row of the catalog changes."""
+        return rows_digest(self.catalog)
+
     def batch_digest(self, batch: str) -> str:
         """Changes exactly when the galaxies of ``batch`` change (a Snakemake params trigger)."""
         return rows_digest(batch_rows(self.catalog, batch, self.config["batch_size"]))
@@ -60,6 +64,25 @@ class Plan:
     def trained_models(self) -> list[str]:
         """Models the workflow trains (no ``path`` given)."""
         return [m for m in self.extractors() if m != "pixels" and not self.config["models"][m].get("path")]
+
+    def training_batches(self, model: str) -> int:
+        """How many leading batches hold the model's training galaxies (train.max_galaxies)."""
+        max_galaxies = self.config["models"][model]["train"]["max_galaxies"]
+        return max(1, -(-max_galaxies // self.config["batch_size"]))
+
+    def training_digest(self, model: str) -> str:
+        """Changes exactly when the training galaxies or their targets change."""
+        settings = self.config["models"][model]["train"]
+        rows = self.catalog[: self.training_batches(model) * self.config["batch_size"]]
+        target = settings["target"]
+        if target not in rows.colnames:
+            from .errors import ConfigError
+
+            raise ConfigError(
+                f"config key 'models.{model}.train.target': the catalog has no column '{target}' "
+                f"(columns: {', '.join(rows.colnames)})"
+            )
+        return rows_digest(rows, ["id", target])
 
     def model_file(self, model: str) -> str:
         path = self.config["models"][model].get("path")

@@ -10,7 +10,7 @@ import numpy as np
 from ._common import figure_suffix, new_figure, save_figure
 
 #: Cells are annotated with their value when both sides are at most this long.
-ANNOTATE_MAX = 25
+ANNOTATE_MAX = 40  # cells stay legible up to about 40 rows or columns
 
 
 def score_heatmap(
@@ -27,7 +27,7 @@ def score_heatmap(
     """Draw ``matrix`` (rows x columns) as a heat map with named rows and columns.
 
     Cells hold their value with 2 decimals when ``annotate`` and the matrix is
-    at most 25 x 25; NaN cells are left blank. Long or many column names are
+    at most 40 x 40; NaN cells are left blank. Long or many column names are
     rotated. The figure grows with the number of names. Format from the suffix.
     """
     import seaborn as sns  # imported here: it is slow to import and only this figure needs it
