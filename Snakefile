@@ -26,6 +26,9 @@ validate_config(config)
 validate(config, "src/galclust/schemas/config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/acquire.smk"
 include: "rules/features.smk"
@@ -37,3 +40,4 @@ rule all:
     default_target: True
     input:
         PLAN.final_targets(),
+        f"{R}/manifest.json",

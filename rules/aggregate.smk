@@ -9,12 +9,14 @@ rule elbow_eigengap:
             caption="../report/elbow.rst",
             category="Feature sets",
             subcategory="{fs}",
+            labels={"feature set": "{fs}", "figure": "k-means elbow"},
         ),
         eigengap=report(
             f"{R}/features/{{fs}}/eigengap.png",
             caption="../report/eigengap.rst",
             category="Feature sets",
             subcategory="{fs}",
+            labels={"feature set": "{fs}", "figure": "spectral eigengap"},
         ),
     log:
         "logs/elbow_eigengap/{fs}.log",
@@ -34,19 +36,25 @@ rule compare:
         pairwise=f"{R}/comparison/pairwise.tsv",
         ari=report(
             f"{R}/comparison/ari.png",
-            caption="../report/comparison.rst",
+            caption="../report/ari.rst",
             category="Comparison",
+            subcategory="between clusterings",
+            labels={"figure": "adjusted Rand index (ARI)"},
         ),
         ami=report(
             f"{R}/comparison/ami.png",
-            caption="../report/comparison.rst",
+            caption="../report/ami.rst",
             category="Comparison",
+            subcategory="between clusterings",
+            labels={"figure": "adjusted mutual information (AMI)"},
         ),
         truth=f"{R}/comparison/truth.tsv",
         truth_plot=report(
             f"{R}/comparison/truth.png",
             caption="../report/truth.rst",
             category="Comparison",
+            subcategory="against the truth",
+            labels={"figure": "ARI and AMI against the catalog's truth"},
         ),
     log:
         "logs/compare.log",
@@ -82,3 +90,21 @@ rule summary:
         "../envs/core.yaml"
     script:
         "../scripts/summary.py"
+
+
+rule manifest:
+    input:
+        outputs=PLAN.outputs(),
+    output:
+        f"{R}/manifest.json",
+    log:
+        "logs/manifest.log",
+    benchmark:
+        "benchmarks/manifest.tsv"
+    conda:
+        "../envs/core.yaml"
+    params:
+        # the run's config hash is recorded at the top: re-run when the config changes
+        config_hash=config_hash(config),
+    script:
+        "../scripts/manifest.py"

@@ -64,6 +64,7 @@ rule dendrogram:
             f"{R}/clustering/{{fs}}/{{job}}/dendrogram.png",
             caption="../report/dendrogram.rst",
             category="Dendrograms",
+            subcategory="{fs}",
             labels={"feature set": "{fs}", "clustering": "{job}"},
         ),
     log:

@@ -1,3 +1,4 @@
+from galclust.config import config_hash
 from galclust.workflow import Plan
 
 # Validates the config (one line naming the key on error) and plans batches and targets.

@@ -8,7 +8,8 @@ rule train_cnn:
             f"{R}/models/{{model}}/loss.png",
             caption="../report/loss.rst",
             category="Training",
-            labels={"model": "{model}"},
+            subcategory="{model}",
+            labels={"model": "{model}", "figure": "loss curves"},
         ),
         metrics=f"{R}/models/{{model}}/metrics.json",
     log:
@@ -64,6 +65,7 @@ rule reduce:
             caption="../report/variance.rst",
             category="Feature sets",
             subcategory="{fs}",
+            labels={"feature set": "{fs}", "figure": "PCA variance"},
         ),
     log:
         "logs/reduce/{fs}.log",

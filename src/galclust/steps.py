@@ -22,7 +22,9 @@ from .atomic import write_text_atomic
 from .catalog import batch_rows
 from .config import ClusteringJob, clustering_jobs, config_hash
 from .errors import ConfigError, GalclustError
-from .store import count_rows, create_store, iter_blocks, open_store, read_array, read_attrs, read_ids, row_width
+from .store import (
+    count_rows, create_store, iter_blocks, open_store, provenance, read_array, read_attrs, read_ids, row_width,
+)
 from .tables import read_table, write_table
 from .workflow import Plan
 
@@ -259,7 +261,8 @@ def run_clustering(config: dict[str, Any], name: str, job_name: str, reduced: Pa
     if job.method == "spectral":
         result["laplacian_eigenvalues"] = laplacian_spectrum(X, job.params["n_neighbors"]).tolist()
     table = Table({"id": ids, "label": labels})
-    table.meta.update({"feature_set": name, "clustering": job_name, **_provenance(config)})
+    table.meta.update({"feature_set": name, "clustering": job_name, **_provenance(config),
+                       "provenance": provenance()})
     write_table(table, labels_out)
     _write_json(metrics_out, result)
     log.info("%s on %s: %d clusters", job_name, name, result["n_clusters"])

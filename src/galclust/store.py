@@ -29,7 +29,7 @@ def provenance() -> dict[str, Any]:
     import importlib.metadata as md
 
     versions = {"python": platform.python_version(), "galclust": __version__}
-    for pkg in ("numpy", "zarr", "scikit-learn", "keras", "tensorflow", "tensorflow-cpu", "astropy"):
+    for pkg in ("numpy", "scipy", "scikit-learn", "astropy", "zarr", "pillow", "keras", "tensorflow", "tensorflow-cpu"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:

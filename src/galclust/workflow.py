@@ -50,11 +50,20 @@ class Plan:
         return rows_digest(batch_rows(self.catalog, batch, self.config["batch_size"]))
 
     def source_params(self) -> dict[str, Any]:
-        """The source settings that change the cutouts (download tuning excluded)."""
+        """The source settings that change the cutouts (download tuning excluded).
+
+        The demo's ``n_galaxies`` and ``class_mix`` only choose the catalog's rows, which
+        each batch's row digest already covers: appending galaxies must not re-render the
+        cutouts of the batches that were there before.
+        """
         source = dict(self.config["source"])
         source.pop("download", None)
         kind = source["kind"]
-        return {"kind": kind, "cache_dir": source["cache_dir"], kind: source.get(kind, {})}
+        settings = dict(source.get(kind, {}))
+        if kind == "demo":
+            settings.pop("n_galaxies", None)
+            settings.pop("class_mix", None)
+        return {"kind": kind, "cache_dir": source["cache_dir"], kind: settings}
 
     # -- feature sets ----------------------------------------------------------
     def extractors(self) -> list[str]:
@@ -102,6 +111,26 @@ class Plan:
 
     def jobs_of(self, method: str) -> list[str]:
         return [name for name, job in self.jobs.items() if job.method == method]
+
+    def outputs(self) -> list[str]:
+        """Every output of the run (what ``results/manifest.json`` describes)."""
+        out = [f"{RESULTS}/catalog.ecsv"] if self.needs_images else []
+        for b in self.batches:
+            d = f"{RESULTS}/batches/{b}"
+            out += [f"{d}/cutouts.ecsv", f"{d}/images.zarr", f"{d}/preprocess.ecsv"]
+            out += [f"{d}/features/{e}.zarr" for e in self.extractors()]
+        for m in self.trained_models():
+            out += [f"{RESULTS}/models/{m}/{f}" for f in ("model.keras", "history.tsv", "loss.png", "metrics.json")]
+        for fs in self.features:
+            out += [f"{RESULTS}/features/{fs}/{f}" for f in ("reduced.zarr", "variance.png", "elbow.png", "eigengap.png")]
+        for d in self.clustering_dirs():
+            out += [f"{d}/{f}" for f in ("labels.ecsv", "metrics.json", "summary.png", "sizes.png")]
+        out += [f"{RESULTS}/clustering/{fs}/{job}/dendrogram.png"
+                for fs in self.features for job in self.jobs_of("agglomerative")]
+        out += self.member_pdf_dirs()
+        out += [f"{RESULTS}/comparison/{f}" for f in ("pairwise.tsv", "ari.png", "ami.png", "truth.tsv", "truth.png")]
+        out.append(f"{RESULTS}/summary.md")
+        return out
 
     def final_targets(self) -> list[str]:
         targets = [f"{RESULTS}/summary.md"]
