@@ -81,6 +81,7 @@ def test_catalog_columns_and_dtypes(catalog):
         "bulge_fraction",
         "lambda_r",
         "position_angle",
+        "pa_bin",
         "inclination",
         "frame_fraction",
         "x_offset",
@@ -95,7 +96,7 @@ def test_catalog_columns_and_dtypes(catalog):
     assert catalog["id"].dtype.kind == "U" and catalog["klass"].dtype.kind == "U"
     assert catalog["n_stars"].dtype == np.int64 and catalog["render_seed"].dtype == np.int64
     for name in expected:
-        if name not in ("id", "klass", "n_stars", "render_seed"):
+        if name not in ("id", "klass", "n_stars", "render_seed", "pa_bin"):
             assert catalog[name].dtype == np.float64, name
             assert np.all(np.isfinite(catalog[name])), name
     assert catalog["id"][0] == "demo-000000" and catalog["id"][42] == "demo-000042"
@@ -114,6 +115,7 @@ def test_catalog_value_ranges(catalog):
     assert np.all((c["bulge_fraction"] >= 0) & (c["bulge_fraction"] <= 1))
     assert np.all((c["lambda_r"] >= 0) & (c["lambda_r"] <= 1))
     assert np.all((c["position_angle"] >= 0) & (c["position_angle"] < 180))
+    assert np.array_equal(c["pa_bin"], np.asarray(c["position_angle"]) // 45)
     assert np.all((c["inclination"] >= 0) & (c["inclination"] <= 90))
     assert np.all((c["frame_fraction"] > 0) & (c["frame_fraction"] < 0.5))
     # Centred on the reference scale (frame = 8.48 R_e) with scatter.

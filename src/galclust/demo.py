@@ -180,6 +180,7 @@ _COLUMNS: tuple[tuple[str, str, str | None, str], ...] = (
     ("bulge_fraction", "f8", None, "bulge-to-total light ratio B/T"),
     ("lambda_r", "f8", None, "spin parameter lambda_R within R_e (artefacts: placeholder 0-0.1)"),
     ("position_angle", "f8", "deg", "major axis, north through east"),
+    ("pa_bin", "i8", None, "position angle in four 45-degree bins (a nuisance to score clusters against)"),
     ("inclination", "f8", "deg", "0 face-on, 90 edge-on"),
     ("frame_fraction", "f8", None, "apparent R_e as a fraction of the frame width"),
     ("x_offset", "f8", "pix", "centre offset along x (east is -x), pixels at 424 px"),
@@ -393,6 +394,7 @@ def draw_catalog(n: int, seed: int, class_mix: Mapping[str, float] | None = None
     s0, s1 = np.sin(np.radians(_DEC_RANGE[0])), np.sin(np.radians(_DEC_RANGE[1]))
     dec = np.degrees(np.arcsin(s0 + (s1 - s0) * U("dec")))  # uniform on the sphere
 
+    position_angle = 180.0 * U("pa")
     values = {
         "id": np.array([f"demo-{i:06d}" for i in range(n)]),
         "ra": ra,
@@ -403,7 +405,8 @@ def draw_catalog(n: int, seed: int, class_mix: Mapping[str, float] | None = None
         "ellipticity": eps,
         "bulge_fraction": bt,
         "lambda_r": lam,
-        "position_angle": 180.0 * U("pa"),
+        "position_angle": position_angle,
+        "pa_bin": np.minimum((position_angle // 45.0).astype(np.int64), 3),
         "inclination": np.degrees(np.arccos(np.clip(cos_i, 0.0, 1.0))),
         "frame_fraction": frame_fraction,
         "x_offset": x_offset,
