@@ -136,3 +136,37 @@ def test_missing_catalog_column_names_the_key(tmp_path):
     result = snakemake(tmp_path, write_config(tmp_path / "config.yaml", config), "--cores", "1")
     assert result.returncode != 0
     assert "missing column(s) 'petro_r50' (catalog.columns.size)" in result.stdout + result.stderr
+
+
+def test_runs_on_a_folder_of_local_images(tmp_path):
+    """config/examples/local.yaml on a folder of JPEG, PNG and FITS files (no catalog)."""
+    from astropy.io import fits
+    from PIL import Image as PILImage
+
+    from galclust import demo
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    catalog = demo.draw_catalog(9, seed=3)
+    for i, row in enumerate(catalog):
+        rgb = demo.render(row, image_size=96)
+        name = f"gal_{i:02d}"
+        if i % 3 == 0:
+            PILImage.fromarray(rgb).save(folder / f"{name}.jpg", quality=92)
+        elif i % 3 == 1:
+            PILImage.fromarray(rgb).save(folder / f"{name}.png")
+        else:
+            fits.PrimaryHDU(np.moveaxis(rgb.astype(np.float32), -1, 0)).writeto(folder / f"{name}.fits")
+    config = load_yaml(REPO / "config" / "examples" / "local.yaml")
+    config["source"]["local"]["directory"] = str(folder)
+    config["source"]["cache_dir"] = str(tmp_path / "cache")
+    config["batch_size"] = 5
+    config["features"]["pixels"]["pca"] = 4
+    config["clustering"] = {"kmeans": {"k": [2]}, "agglomerative": {"k": [3]}}
+    config["report"] = {"member_pdfs": ["pixels/agglomerative-k3"]}
+    path = write_config(tmp_path / "config.yaml", config)
+    result = snakemake(tmp_path, path, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    labels = Table.read(tmp_path / "results/clustering/pixels/kmeans-k2/labels.ecsv")
+    assert sorted(labels["id"]) == [f"gal_{i:02d}" for i in range(9)]
+    assert len(list((tmp_path / "results/clustering/pixels/agglomerative-k3/members").glob("*.pdf"))) == 3
