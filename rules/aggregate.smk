@@ -1,7 +1,9 @@
 rule elbow_eigengap:
     input:
+        # only the clusterings these plots read, so other branches never redraw them
         metrics=lambda w: [
-            f"{R}/clustering/{w.fs}/{job}/metrics.json" for job in PLAN.jobs
+            f"{R}/clustering/{w.fs}/{job}/metrics.json"
+            for job in PLAN.jobs_of("kmeans") + PLAN.jobs_of("spectral")
         ],
     output:
         elbow=report(

@@ -33,7 +33,11 @@ rule plot_clustering:
             caption="../report/summary.rst",
             category="Clusters",
             subcategory="{fs}",
-            labels={"feature set": "{fs}", "clustering": "{job}", "figure": "summary"},
+            labels={
+                "feature set": "{fs}",
+                "clustering": "{job}",
+                "figure": "examples",
+            },
         ),
         sizes=report(
             f"{R}/clustering/{{fs}}/{{job}}/sizes.png",

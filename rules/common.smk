@@ -8,7 +8,7 @@ R = "results"
 
 wildcard_constraints:
     batch=r"b[0-9][0-9][0-9][0-9]+",
-    extractor=r"[A-Za-z][A-Za-z0-9_]*",
+    extractor=r"[A-Za-z][A-Za-z0-9_]*(?:-d4)?",
     model=r"[A-Za-z][A-Za-z0-9_]*",
     fs=r"[A-Za-z][A-Za-z0-9_]*",
     job=r"[a-z_]+-[a-z]+[0-9.]+",
@@ -27,7 +27,8 @@ def feature_stores(wildcards):
     fs = PLAN.features[wildcards.fs]
     if fs["extractor"] == "file":
         return [fs["file"]]
-    return [f"{R}/batches/{b}/features/{fs['extractor']}.zarr" for b in PLAN.batches]
+    store = PLAN.store_name(wildcards.fs)
+    return [f"{R}/batches/{b}/features/{store}.zarr" for b in PLAN.batches]
 
 
 def images_if_any(wildcards):
@@ -38,9 +39,7 @@ def images_if_any(wildcards):
 
 
 def model_input(wildcards):
-    if wildcards.extractor == "pixels":
-        return []
-    return [PLAN.model_file(wildcards.extractor)]
+    return PLAN.model_inputs(PLAN.split_store_name(wildcards.extractor)[0])
 
 
 def all_labels(wildcards=None):

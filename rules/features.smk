@@ -47,10 +47,10 @@ rule extract:
         "../envs/tensorflow.yaml"
     threads: 2
     resources:
-        gpu=lambda w: 0 if w.extractor == "pixels" else 1,
+        gpu=lambda w: 0 if w.extractor in ("pixels", "morphometrics") else 1,
         mem_mb=4000,
     params:
-        layers=lambda w: PLAN.config["models"].get(w.extractor, {}).get("layers"),
+        model=lambda w: PLAN.config["models"].get(PLAN.split_store_name(w.extractor)[0]),
     script:
         "../scripts/extract.py"
 

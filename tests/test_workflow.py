@@ -103,6 +103,7 @@ def test_changing_one_clustering_parameter_reruns_only_that_branch(tiny_run, tmp
         "plot_clustering": n_fs,
         "compare": 1,
         "summary": 1,
+        "manifest": 1,
         "all": 1,
     }, jobs
 

@@ -20,6 +20,8 @@ import yaml
 from .errors import ConfigError
 
 SCHEMA_FILE = "config.schema.yaml"
+# Feature extractors that need no model.
+BUILTIN_EXTRACTORS = ("pixels", "morphometrics")
 
 # Methods and the config key listing their settings (one clustering job per setting).
 METHOD_SETTING = {
@@ -88,8 +90,9 @@ def _check_references(config: dict[str, Any]) -> None:
         if extractor == "file":
             if "file" not in fs:
                 raise ConfigError(f"config key '{key}.file': required when extractor is 'file'")
-        elif extractor == "pixels":
-            pass
+        elif extractor in BUILTIN_EXTRACTORS:
+            if fs.get("tta") and extractor == "morphometrics":
+                raise ConfigError(f"config key '{key}.tta': morphometrics are measured, not learned: no test-time augmentation")
         elif extractor in models:
             layer = fs.get("layer")
             if layer is None:
@@ -101,10 +104,13 @@ def _check_references(config: dict[str, Any]) -> None:
                     f"(known: {known})"
                 )
         else:
-            known = ", ".join(["pixels", "file", *sorted(models)])
+            known = ", ".join([*BUILTIN_EXTRACTORS, "file", *sorted(models)])
             raise ConfigError(
                 f"config key '{key}.extractor': unknown feature extractor '{extractor}' (known: {known})"
             )
+    for name, model in models.items():
+        if model["kind"] == "backbone" and "backbone" not in model:
+            raise ConfigError(f"config key 'models.{name}.backbone': required for kind 'backbone'")
     source = config["source"]
     if source["kind"] != "demo" and not config["catalog"].get("path") and not config["catalog"].get("sql"):
         if not (source["kind"] == "local" and source["local"].get("directory")):

@@ -35,6 +35,9 @@ def file_digest(path: PathLike) -> dict[str, Any]:
     return {"size": Path(path).stat().st_size, "sha256": digest.hexdigest()}
 
 
+_KEYS = ("config_hash", "galclust_version", "provenance")
+
+
 def _recorded(meta: dict[str, Any]) -> dict[str, Any]:
     """The provenance keys of a store's attrs or a table's meta (None where absent)."""
     return {
@@ -42,6 +45,11 @@ def _recorded(meta: dict[str, Any]) -> dict[str, Any]:
         "galclust_version": meta.get("galclust_version"),
         "packages": dict(meta.get("provenance") or {}) or None,
     }
+
+
+def _rest(meta: dict[str, Any]) -> dict[str, Any]:
+    """Attrs or meta without the provenance keys (given once, by :func:`_recorded`)."""
+    return {k: v for k, v in meta.items() if k not in _KEYS}
 
 
 def _jsonable(value: Any) -> Any:
@@ -52,8 +60,8 @@ def _jsonable(value: Any) -> Any:
 def describe_output(path: PathLike) -> dict[str, Any]:
     """One manifest entry.
 
-    * Zarr store: ``kind: zarr``, its provenance and its attrs;
-    * ECSV table: ``kind: table``, size, SHA-256, its provenance and its meta;
+    * Zarr store: ``kind: zarr``, its provenance and its other attrs;
+    * ECSV table: ``kind: table``, size, SHA-256, its provenance and its other meta;
     * JSON file: ``kind: file``, size, SHA-256 and the provenance keys it holds, if any;
     * other file: ``kind: file``, size and SHA-256;
     * other folder: ``kind: directory`` and the size and SHA-256 of each file in it.
@@ -63,7 +71,7 @@ def describe_output(path: PathLike) -> dict[str, Any]:
         from .store import read_attrs
 
         attrs = _jsonable(read_attrs(p))
-        return {"kind": "zarr", **_recorded(attrs), "attrs": attrs}
+        return {"kind": "zarr", **_recorded(attrs), "attrs": _rest(attrs)}
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.name != ".snakemake_timestamp")
         return {"kind": "directory", "files": {str(f.relative_to(p)): file_digest(f) for f in files}}
@@ -72,7 +80,7 @@ def describe_output(path: PathLike) -> dict[str, Any]:
         from .tables import read_table
 
         meta = _jsonable(dict(read_table(p).meta))
-        entry.update({"kind": "table", **_recorded(meta), "meta": meta})
+        entry.update({"kind": "table", **_recorded(meta), "meta": _rest(meta)})
     elif p.suffix == ".json":
         try:
             content = json.loads(p.read_text())

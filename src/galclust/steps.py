@@ -75,6 +75,7 @@ def preprocess(config: dict[str, Any], manifest: PathLike, store: PathLike, repo
         size=config["preprocess"]["size"],
         attrs={**_provenance(config), "preprocess": config["preprocess"]},
         read_options=read_options,
+        normalise=config["preprocess"].get("normalise"),
     )
 
 
@@ -97,47 +98,107 @@ def _images_and_target(image_stores: Sequence[PathLike], catalog: Table, target:
 def train_model(config: dict[str, Any], model_key: str, image_stores: Sequence[PathLike],
                 model_out: PathLike, history_out: PathLike, loss_plot: PathLike,
                 metrics_out: PathLike) -> None:
-    """Train the reference CNN on a catalog column; save model, history, loss plot, test scores."""
-    from .cnn import save_model, train_reference_cnn
+    """Train a model (the reference CNN on a catalog column, or the same network
+    self-supervised); save it with its loss history, loss plot and scores."""
+    from .cnn import save_model
     from .plots import loss_history
 
-    settings = config["models"][model_key]["train"]
-    catalog = Plan(config).catalog
-    images, target, _ = _images_and_target(image_stores, catalog, settings["target"], settings["max_galaxies"])
-    log.info("training %s on %d galaxies, target %s", model_key, len(images), settings["target"])
-    model, result = train_reference_cnn(
-        images, target,
-        epochs=settings["epochs"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"],
-        validation_fraction=settings["validation_fraction"], test_fraction=settings["test_fraction"],
-        augment=settings["augment"], seed=config["seed"],
-    )
-    save_model(model, model_out)
-    epochs = len(next(iter(result.history.values()), []))
-    history = Table({"epoch": np.arange(1, epochs + 1), **{k: np.asarray(v) for k, v in result.history.items()}})
-    write_table(history, history_out)
-    loss_history(result.history, loss_plot, title=f"{model_key}: regression of {settings['target']}")
-    _write_json(metrics_out, {
-        "target": settings["target"], "n_train": result.n_train, "n_validation": result.n_validation,
-        "n_test": result.n_test, "test_pearson": result.test_pearson, "test_spearman": result.test_spearman,
-        **_provenance(config),
-    })
+    model_cfg = config["models"][model_key]
+    settings = model_cfg["train"]
+    metrics: dict[str, Any]
+    if model_cfg["kind"] == "simclr":
+        from .ssl import train_simclr
 
-
-def extract(config: dict[str, Any], extractor_key: str, image_store: PathLike,
-            model_path: PathLike | None, out: PathLike) -> None:
-    """Features of one batch by one extractor (pixels or a model's layers)."""
-    from .extract import KerasExtractor, PixelExtractor, extract_store
-
-    if extractor_key == "pixels":
-        extractor: Any = PixelExtractor()
+        images = _leading_images(image_stores, settings["max_galaxies"])
+        log.info("self-supervised training of %s on %d galaxies", model_key, len(images))
+        model, history = train_simclr(
+            images, epochs=settings["epochs"], batch_size=settings["batch_size"],
+            temperature=settings["temperature"], learning_rate=settings["learning_rate"],
+            seed=config["seed"], validation_fraction=settings["validation_fraction"],
+        )
+        title = f"{model_key}: contrastive (NT-Xent) training"
+        metrics = {"target": None, "n_train": len(images),
+                   "final_loss": history["loss"][-1] if history.get("loss") else None}
     else:
-        from .cnn import load_model
+        from .cnn import train_reference_cnn
 
-        model = load_model(model_path)  # type: ignore[arg-type]
-        extractor = KerasExtractor(model, config["models"][extractor_key]["layers"], name=extractor_key)
-    extract_store(image_store, out, extractor, attrs={
+        catalog = Plan(config).catalog
+        images, target, _ = _images_and_target(image_stores, catalog, settings["target"],
+                                               settings["max_galaxies"])
+        log.info("training %s on %d galaxies, target %s", model_key, len(images), settings["target"])
+        model, result = train_reference_cnn(
+            images, target,
+            epochs=settings["epochs"], batch_size=settings["batch_size"],
+            learning_rate=settings["learning_rate"],
+            validation_fraction=settings["validation_fraction"], test_fraction=settings["test_fraction"],
+            augment=settings["augment"], seed=config["seed"],
+        )
+        history = result.history
+        title = f"{model_key}: regression of {settings['target']}"
+        metrics = {"target": settings["target"], "n_train": result.n_train,
+                   "n_validation": result.n_validation, "n_test": result.n_test,
+                   "test_pearson": result.test_pearson, "test_spearman": result.test_spearman}
+    save_model(model, model_out)
+    epochs = len(next(iter(history.values()), []))
+    write_table(Table({"epoch": np.arange(1, epochs + 1), **{k: np.asarray(v) for k, v in history.items()}}),
+                history_out)
+    loss_history(history, loss_plot, title=title)
+    _write_json(metrics_out, {"model": model_key, "kind": model_cfg["kind"], **metrics, **_provenance(config)})
+
+
+def _leading_images(image_stores: Sequence[PathLike], max_galaxies: int) -> np.ndarray:
+    """The first ``max_galaxies`` images across the stores, in catalog order."""
+    images = np.concatenate([read_array(p, "images") for p in image_stores])
+    return images[:max_galaxies]
+
+
+def make_extractor(config: dict[str, Any], store: str, model_path: PathLike | None) -> Any:
+    """The extractor behind a feature-store name (``pixels``, ``morphometrics``, a model,
+    each optionally ``-d4`` for dihedral test-time averaging)."""
+    from .extract import DihedralAverage, KerasExtractor, PixelExtractor
+
+    name, tta = Plan.split_store_name(store)
+    extractor: Any
+    if name == "pixels":
+        extractor = PixelExtractor()
+    elif name == "morphometrics":
+        from .morphometrics import MorphometricExtractor
+
+        extractor = MorphometricExtractor()
+    else:
+        model_cfg = config["models"][name]
+        if model_cfg["kind"] == "backbone":
+            from .backbones import BackboneExtractor
+
+            weights = str(model_path) if model_path else model_cfg.get("weights", "imagenet")
+            extractor = BackboneExtractor(
+                model_cfg["backbone"], weights, model_cfg["layers"],
+                input_size=model_cfg.get("input_size"), batch_size=model_cfg["batch_size"],
+            )
+        else:
+            from .cnn import load_model
+
+            if model_cfg["kind"] == "simclr":
+                from . import ssl  # noqa: F401  (registers the custom layers before loading)
+            model = load_model(model_path)  # type: ignore[arg-type]
+            extractor = KerasExtractor(model, model_cfg["layers"], name=name,
+                                       batch_size=model_cfg["batch_size"])
+    return DihedralAverage(extractor) if tta else extractor
+
+
+def extract(config: dict[str, Any], store: str, image_store: PathLike,
+            model_path: PathLike | None, out: PathLike) -> None:
+    """Features of one batch by one extractor, streamed from its image store."""
+    from .extract import extract_store
+
+    model_cfg = config["models"].get(Plan.split_store_name(store)[0], {})
+    if model_cfg.get("mixed_precision"):
+        from .backbones import enable_mixed_precision
+
+        enable_mixed_precision()
+    extract_store(image_store, out, make_extractor(config, store, model_path), attrs={
         **_provenance(config), "model_file": str(model_path) if model_path else None,
+        "tta": Plan.split_store_name(store)[1],
     })
 
 
@@ -407,6 +468,10 @@ def summarise(config: dict[str, Any], metrics_files: Sequence[PathLike], truth_t
     lines = ["# galclust run summary", "", f"config hash `{config_hash(config)}`, galclust {__version__}", ""]
     for path in model_metrics:
         m = json.loads(Path(path).read_text())
+        if m.get("kind") == "simclr":
+            lines.append(f"- {m['model']}: self-supervised (NT-Xent) on {m['n_train']} galaxies, "
+                         f"final loss {m['final_loss']:.3f}")
+            continue
         lines.append(f"- CNN trained on `{m['target']}` ({m['n_train']} train / {m['n_validation']} validation / "
                      f"{m['n_test']} test): test Pearson r = {m['test_pearson']:.3f}, Spearman = {m['test_spearman']:.3f}")
     lines += ["", "| feature set | clustering | clusters | noise | silhouette | CH | DB |"

@@ -66,13 +66,42 @@ class Plan:
         return {"kind": kind, "cache_dir": source["cache_dir"], kind: settings}
 
     # -- feature sets ----------------------------------------------------------
+    TTA_SUFFIX = "-d4"
+
+    def store_name(self, name: str) -> str:
+        """The per-batch feature store a feature set reads: its extractor, ``-d4`` with TTA."""
+        fs = self.features[name]
+        return fs["extractor"] + (self.TTA_SUFFIX if fs.get("tta") else "")
+
+    @classmethod
+    def split_store_name(cls, store: str) -> tuple[str, bool]:
+        """(extractor, dihedral averaging?) of a feature-store name."""
+        if store.endswith(cls.TTA_SUFFIX):
+            return store[: -len(cls.TTA_SUFFIX)], True
+        return store, False
+
     def extractors(self) -> list[str]:
-        """Extractors (``pixels`` or a model key) used by image-based feature sets."""
-        return sorted({fs["extractor"] for fs in self.features.values() if fs["extractor"] != "file"})
+        """Feature stores (extractor, ``-d4`` with TTA) used by image-based feature sets."""
+        return sorted({self.store_name(n) for n, fs in self.features.items() if fs["extractor"] != "file"})
 
     def trained_models(self) -> list[str]:
-        """Models the workflow trains (no ``path`` given)."""
-        return [m for m in self.extractors() if m != "pixels" and not self.config["models"][m].get("path")]
+        """Models the workflow trains (kind cnn or simclr, no ``path`` given)."""
+        used = {self.split_store_name(s)[0] for s in self.extractors()}
+        models = self.config["models"]
+        return sorted(
+            m for m in used
+            if m in models and models[m]["kind"] in ("cnn", "simclr") and not models[m].get("path")
+        )
+
+    def model_inputs(self, extractor: str) -> list[str]:
+        """Files an extractor needs: a trained or given model, or a local weights file."""
+        model = self.config["models"].get(extractor)
+        if model is None:
+            return []
+        if model["kind"] == "backbone":
+            weights = model.get("weights", "imagenet")
+            return [] if weights in ("imagenet", "random") else [weights]
+        return [self.model_file(extractor)]
 
     def training_batches(self, model: str) -> int:
         """How many leading batches hold the model's training galaxies (train.max_galaxies)."""
@@ -83,6 +112,8 @@ class Plan:
         """Changes exactly when the training galaxies or their targets change."""
         settings = self.config["models"][model]["train"]
         rows = self.catalog[: self.training_batches(model) * self.config["batch_size"]]
+        if self.config["models"][model]["kind"] == "simclr":  # no target: the galaxies alone
+            return rows_digest(rows, ["id"])
         target = settings["target"]
         if target not in rows.colnames:
             from .errors import ConfigError
@@ -94,6 +125,7 @@ class Plan:
         return rows_digest(rows, ["id", target])
 
     def model_file(self, model: str) -> str:
+        """The .keras file of a trained (or given) model."""
         path = self.config["models"][model].get("path")
         return path or f"{RESULTS}/models/{model}/model.keras"
 

@@ -42,10 +42,16 @@ def missing_commands() -> list[str]:
     return [c for c in COMMANDS if which(c) is None]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct TCP ports free on 127.0.0.1 right now."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def node_memory_mb() -> int:
@@ -119,12 +125,13 @@ class SlurmCluster:
 
     def _slurm_conf(self) -> str:
         b = self.base
+        ctld_port, slurmd_port = free_ports(2)
         return "\n".join([
             "# written by tests/slurm/cluster.py: one node on 127.0.0.1, no accounting, no cgroups",
             "ClusterName=galclust-test",
             f"SlurmctldHost={self.node}(127.0.0.1)",
-            f"SlurmctldPort={free_port()}",
-            f"SlurmdPort={free_port()}",
+            f"SlurmctldPort={ctld_port}",
+            f"SlurmdPort={slurmd_port}",
             "SlurmUser=root",
             "SlurmdUser=root",
             "AuthType=auth/munge",
@@ -151,8 +158,9 @@ class SlurmCluster:
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_CPU_Memory",
             "ReturnToService=2",
-            # squeue shows finished jobs for this long: the executor's squeue status check needs it
-            "MinJobAge=300",
+            # squeue shows finished jobs for an hour: the executor's status checks use squeue
+            # (no accounting database, so no sacct), and the test reads them afterwards
+            "MinJobAge=3600",
             "InactiveLimit=0",
             "KillWait=5",
             "Waittime=0",
@@ -230,17 +238,18 @@ class SlurmCluster:
 
     def stop(self, timeout: float = 20) -> None:
         """Cancel this cluster's jobs, then stop the daemons it started, by PID."""
-        if self.procs.get("slurmctld") and self.procs["slurmctld"].poll() is None:
+        ctld = self.procs.get("slurmctld")
+        if ctld is not None and ctld.poll() is None:
             self.run("scancel", "--full", "--user", pwd.getpwuid(os.geteuid()).pw_name,
                      check=False, timeout=10)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                res = self.run("squeue", "-h", "-t", "RUNNING,COMPLETING,PENDING",
+                res = self.run("squeue", "-h", "-t", "PENDING,RUNNING,COMPLETING,SUSPENDED",
                                "-o", "%i", check=False, timeout=10)
                 if res.returncode or not res.stdout.strip():
                     break
                 time.sleep(0.5)
-        # slurmd first (it ends its job steps), then the controller, then munged
+        # slurmd first (it would end its job steps), then the controller, then munged
         for name in ("slurmd", "slurmctld", "munged"):
             p = self.procs.get(name)
             if p is None or p.poll() is not None:
@@ -251,6 +260,31 @@ class SlurmCluster:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout)
+        # job steps (slurmstepd, srun, the jobs) outlive slurmd briefly; wait for them
+        deadline = time.monotonic() + timeout
+        while self.leftovers() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def leftovers(self) -> dict[int, str]:
+        """Live processes started through this cluster: PID -> command line.
+
+        Every daemon, job step and job inherits this cluster's environment, which names
+        ``self.base`` (``SLURM_CONF``, ``PATH``); zombies are ignored (nothing runs).
+        """
+        found = {}
+        me = os.getpid()
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit() or int(d.name) == me:
+                continue
+            try:
+                if (d / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue
+                if str(self.base).encode() in (d / "environ").read_bytes():
+                    cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    found[int(d.name)] = cmd.strip()
+            except (OSError, IndexError):
+                continue  # gone meanwhile, or not ours to read
+        return found
 
     def cleanup(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)

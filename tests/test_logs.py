@@ -1,0 +1,41 @@
+"""Every rule writes a log under logs/ and a benchmark under benchmarks/ (on the tiny run)."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import snakemake
+
+
+def dry_run_jobs(output: str) -> list[tuple[str, dict[str, str]]]:
+    """(rule, {field: value}) of every job listed by a dry run."""
+    jobs: list[tuple[str, dict[str, str]]] = []
+    for line in output.splitlines():
+        m = re.match(r"^(?:local)?rule (\w+):$", line)
+        if m:
+            jobs.append((m.group(1), {}))
+            continue
+        m = re.match(r"^    (\w+): (.*)$", line)
+        if m and jobs:
+            jobs[-1][1][m.group(1)] = m.group(2)
+    return jobs
+
+
+def test_every_job_wrote_its_log_and_benchmark(tiny_run):
+    workdir, config_path, _ = tiny_run
+    listed = snakemake(workdir, config_path, "--list-rules")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    rules = set(re.findall(r"^(\w+)$", listed.stdout, re.M))
+    result = snakemake(workdir, config_path, "-n", "--forceall")
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = dry_run_jobs(result.stdout + result.stderr)
+    assert {rule for rule, _ in jobs} == rules  # the tiny run exercises every rule
+    for rule, fields in jobs:
+        if rule == "all":  # the target rule runs nothing
+            continue
+        logs = fields.get("log", "").split(", ")
+        bench = fields.get("benchmark", "")
+        assert logs != [""] and all(p.startswith(f"logs/{rule}") for p in logs), (rule, fields)
+        assert bench.startswith(f"benchmarks/{rule}") and bench.endswith(".tsv"), (rule, fields)
+        for path in (*logs, bench):
+            assert (workdir / path).is_file(), f"{rule}: {path} was not written"

@@ -1,0 +1,158 @@
+"""`snakemake --profile` on a real SLURM: a one-node cluster started by the test itself.
+
+tests/slurm/cluster.py starts munged, slurmctld and slurmd on 127.0.0.1 in a temporary
+directory; config/tests/slurm.yaml then runs through tests/slurm/profile (the executor
+plugin, sbatch, srun) and, for comparison, locally with --cores 2. Every job must have gone
+through SLURM and the results must be identical. Needs root and Debian's slurmctld, slurmd,
+slurm-client and munge (tests/slurm/install.sh; `make test` and CI run it): without them
+this test fails, saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zarr
+
+from conftest import REPO, load_yaml, write_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
+from cluster import ClusterError, SlurmCluster  # noqa: E402
+
+CONFIG = REPO / "config" / "tests" / "slurm.yaml"
+PROFILE = REPO / "tests" / "slurm" / "profile"
+SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    """A running one-node SLURM; afterwards its jobs, daemons and job steps are gone."""
+    try:
+        cluster = SlurmCluster().start()
+    except ClusterError as e:
+        pytest.fail(f"cannot start the test SLURM cluster: {e}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        left = cluster.leftovers()
+        for pid in left:  # started through this cluster and still alive: end them, then fail
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        if not left:
+            cluster.cleanup()
+        assert not left, f"processes left running by the SLURM test: {left} (logs in {cluster.base})"
+
+
+def run_snakemake(workdir: Path, env: dict, *args: str, timeout: int = 900) -> tuple[subprocess.CompletedProcess, float]:
+    """The repository's Snakefile on config/tests/slurm.yaml in ``workdir``; (result, seconds)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = write_config(workdir / "config.yaml", load_yaml(CONFIG))
+    env = {**env, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+           "--directory", str(workdir), "--configfile", str(config), *args]
+    start = time.monotonic()
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir)
+    seconds = time.monotonic() - start
+    (workdir / "snakemake.out").write_text(res.stdout + res.stderr)
+    return res, seconds
+
+
+def rules_run(log: str) -> dict[str, str]:
+    """Snakemake job id -> rule name, from a run's log ('rule x:' then 'jobid: n')."""
+    jobs, rule = {}, None
+    for line in log.splitlines():
+        m = re.match(r"(local)?rule (\w+):$", line.strip())
+        if m:
+            rule = m.group(2)
+        m = re.match(r"jobid: (\d+)$", line.strip())
+        if m and rule:
+            jobs[m.group(1)] = rule
+            rule = None
+    return jobs
+
+
+def store_arrays(path: Path) -> dict[str, np.ndarray]:
+    group = zarr.open_group(path, mode="r")
+    return {name: group[name][:] for name in group.array_keys()}
+
+
+@pytest.fixture(scope="module")
+def runs(slurm, tmp_path_factory):
+    """The same config through SLURM and locally.
+
+    (slurm workdir, its log, SLURM's view of its jobs, local workdir, its log, timings)
+    """
+    base = tmp_path_factory.mktemp("slurm-vs-local")
+    sl, sl_seconds = run_snakemake(base / "slurm", slurm.env, "--profile", str(PROFILE))
+    sl_log = sl.stdout + sl.stderr
+    assert sl.returncode == 0, f"SLURM run failed:\n{sl_log[-6000:]}\n{slurm.logs()}"
+    # what SLURM itself recorded, right away (finished jobs stay in squeue for MinJobAge)
+    queue = slurm.run("squeue", "--states=all", "--noheader", "--format=%i|%T|%P|%N|%j").stdout
+    local, local_seconds = run_snakemake(base / "local", dict(os.environ), "--cores", "2")
+    assert local.returncode == 0, f"local run failed:\n{(local.stdout + local.stderr)[-6000:]}"
+    timings = {"slurm_s": round(sl_seconds, 1), "local_s": round(local_seconds, 1)}
+    (base / "timings.json").write_text(json.dumps(timings))
+    print(f"\nwall time: SLURM {sl_seconds:.0f} s, local --cores 2 {local_seconds:.0f} s")
+    return base / "slurm", sl_log, queue, base / "local", local.stdout + local.stderr, timings
+
+
+def test_every_job_went_through_slurm(slurm, runs):
+    workdir, log, queue, _, local_log, _ = runs
+    submitted = {m.group(1): (m.group(2), Path(m.group(3))) for m in SUBMITTED.finditer(log)}
+    jobs = rules_run(log)
+    local_rules = sorted(set(rules_run(local_log).values()) - {"all"})
+    # one sbatch per job, for every rule the local run ran (only `all` stays local)
+    assert sorted({jobs[j] for j in submitted}) == local_rules
+    assert {r for j, r in jobs.items() if j not in submitted} == {"all"}
+    assert "Falling back to 'sacct'" not in log  # the status checks used squeue
+    # SLURM ran every one of them, and nothing else: COMPLETED on the test node, all named
+    # with this run's SLURM run ID (the plugin's job name)
+    run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
+    states = {i: rest for i, rest in (line.split("|", 1) for line in queue.split())}
+    assert sorted(int(i) for i in states) == sorted(int(j) for j, _ in submitted.values()), queue
+    assert set(states.values()) == {f"COMPLETED|debug|{slurm.node}|{run_id}"}, queue
+    # a SLURM log per job, under .snakemake/slurm_logs/rule_<rule>/[wildcards/]<jobid>.log,
+    # written by the job's own snakemake (run inside the allocation by srun)
+    for job, (jid, path) in submitted.items():
+        rule = jobs[job]
+        assert path.is_file(), path
+        assert path.is_relative_to(workdir / ".snakemake" / "slurm_logs" / f"rule_{rule}"), path
+        assert path.name == f"{jid}.log"
+        text = path.read_text()
+        assert f"rule {rule}:" in text and "1 of 1 steps (100%) done" in text, text[-2000:]
+
+
+def test_slurm_results_equal_local_results(runs):
+    sl, _, _, local, _, timings = runs
+    files = lambda d: sorted(str(p.relative_to(d)) for p in (d / "results").rglob("*") if p.is_file())  # noqa: E731
+    assert files(sl) == files(local)
+    # labels, scores, comparisons and the summary: byte for byte, CNN-based ones included
+    # (same seed and the same CPUs visible to TensorFlow in both runs: task/none binds nothing)
+    texts = [p.relative_to(sl) for p in (sl / "results").rglob("*")
+             if p.name in ("labels.ecsv", "metrics.json", "summary.md") or p.suffix == ".tsv"]
+    assert len([t for t in texts if t.name == "labels.ecsv"]) == 4
+    for rel in texts:
+        if rel.parts[1] in ("batches",):
+            continue  # cutouts.ecsv / preprocess.ecsv name absolute paths of their own run
+        assert (sl / rel).read_bytes() == (local / rel).read_bytes(), rel
+    # features: the raw extractions and the PCA-reduced sets, exactly
+    stores = [p.relative_to(sl) for p in (sl / "results").rglob("*.zarr")]
+    assert any("refcnn" in str(s) for s in stores) and any("reduced" in str(s) for s in stores)
+    for rel in stores:
+        a, b = store_arrays(sl / rel), store_arrays(local / rel)
+        assert a.keys() == b.keys(), rel
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=f"{rel}/{name}")
+    assert timings["slurm_s"] > 0 and timings["local_s"] > 0
