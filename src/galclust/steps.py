@@ -155,7 +155,7 @@ def _leading_images(image_stores: Sequence[PathLike], max_galaxies: int) -> np.n
 def make_extractor(config: dict[str, Any], store: str, model_path: PathLike | None) -> Any:
     """The extractor behind a feature-store name (``pixels``, ``morphometrics``, a model,
     each optionally ``-d4`` for dihedral test-time averaging)."""
-    from .extract import DihedralAverage, KerasExtractor, PixelExtractor
+    from .extract import KerasExtractor, PixelExtractor
 
     name, tta = Plan.split_store_name(store)
     extractor: Any
@@ -183,7 +183,11 @@ def make_extractor(config: dict[str, Any], store: str, model_path: PathLike | No
             model = load_model(model_path)  # type: ignore[arg-type]
             extractor = KerasExtractor(model, model_cfg["layers"], name=name,
                                        batch_size=model_cfg["batch_size"])
-    return DihedralAverage(extractor) if tta else extractor
+    if tta:
+        from .extract import DihedralAverage
+
+        return DihedralAverage(extractor)
+    return extractor
 
 
 def extract(config: dict[str, Any], store: str, image_store: PathLike,
