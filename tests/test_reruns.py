@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from conftest import load_yaml, planned_jobs, snakemake, write_config
 from galclust.config import clustering_jobs
 
@@ -45,9 +47,13 @@ def downstream_of_features(config: dict, feature_sets: list[str]) -> dict[str, i
     return {rule: n for rule, n in counts.items() if n}
 
 
-def test_changing_preprocessing_reruns_it_and_everything_downstream_but_downloads_nothing(tiny_run, tmp_path):
+@pytest.mark.parametrize("key, value", [("size", 64), ("normalise", {"mode": "recentre"})])
+def test_changing_preprocessing_reruns_it_and_everything_downstream_but_downloads_nothing(
+    tiny_run, tmp_path, key, value
+):
     def change(config):
-        config["preprocess"]["size"] = 64
+        assert config["preprocess"].get(key) != value
+        config["preprocess"][key] = value
 
     jobs, config = dry_run(tiny_run, tmp_path, change)
     assert jobs == {

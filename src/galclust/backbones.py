@@ -509,6 +509,9 @@ class BackboneExtractor:
     def output_names(self) -> list[str]:
         return list(self.layers)
 
+    def feature_widths(self) -> dict[str, int]:
+        return self._run.feature_widths()
+
     def transform(self, images: np.ndarray) -> dict[str, np.ndarray]:
         if self._dihedral is not None:
             return self._dihedral.transform(images)
@@ -552,6 +555,10 @@ class DihedralAverage:
 
     def output_names(self) -> list[str]:
         return self.extractor.output_names()
+
+    def feature_widths(self) -> dict[str, int]:
+        widths = getattr(self.extractor, "feature_widths", None)
+        return dict(widths()) if callable(widths) else {key: 0 for key in self.output_names()}
 
     def transform(self, images: np.ndarray) -> dict[str, np.ndarray]:
         sums: dict[str, np.ndarray] = {}

@@ -124,11 +124,18 @@ PETROSIAN_ETA = 0.2
 DEBLEND_CONTRAST = 0.005
 """Minimum flux fraction of a deblended component (SExtractor's DEBLEND_MINCONT)."""
 
-_RING = 0.5  # profile annulus width, binned pixels
-_MIN_COVERAGE = 0.3  # an annulus needs this fraction of its area observed to count
-_STAR_SIZE = 0.3  # a star's half-light radius is below this fraction of the galaxy's
-_STAR_EXCESS = 10.0  # ...and its peak rises this many noise sigmas above the galaxy there
+MIN_Q = 0.2
+"""Smallest axis ratio of the profile's rings (thinner rings hold too few pixels)."""
+
+_RING = 0.5  # profile ring width, binned pixels
+_MIN_COVERAGE = 0.3  # a ring needs this fraction of its area observed to count
+_COMPACT = 0.3  # a compact source: half-light radius below this fraction of the galaxy's
+_STAR_EXCESS = 10.0  # a star's peak rises this many noise sigmas above the galaxy there
 _SATURATED = 0.99  # pixel value (any channel) taken as saturated
+_DEBLEND_SMOOTH = 1.0
+_WINDOW_ITERS = 10  # windowed-centroid iterations per window (it converges in a few)
+_WINDOW_SHRINK = 0.7  # window shrink factor between rounds
+_WINDOW_FINAL = 4.0  # the last window is the circularised half-light radius over this
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -252,11 +259,86 @@ class _Frame:
 
     det: Detection
     bin: int  # bin factor
-    rgb_binned: np.ndarray  # (hb, wb, 3)
+    rgb: np.ndarray  # binned image (hb, wb, 3)
     data: np.ndarray  # binned detection image minus sky
-    rms: float  # noise of `data`
-    segm: np.ndarray | None  # int labels, binned (0 sky); None when nothing was detected
-    label: int  # label of the central source in `segm` (0: none)
+    rms: float  # noise of `data` per binned pixel
+    segm: np.ndarray | None = None  # labels (0: sky), the central segment deblended
+    galaxy: np.ndarray | None = None  # bool: the galaxy's pixels
+    contaminants: tuple[int, ...] = ()  # labels of the components split off the galaxy
+    profile: _Profile | None = None  # the galaxy's elliptical profile (binned pixels)
+    sat: np.ndarray | None = None  # binned maximum over pixels and channels (saturation)
+
+
+@dataclass
+class _Profile:
+    """Elliptical growth curve: ring edges (semi-major axis), enclosed flux, ring surface brightness."""
+
+    xc: float
+    yc: float
+    q: float  # axis ratio of the rings
+    theta: float
+    edges: np.ndarray
+    enclosed: np.ndarray
+    ring_sb: np.ndarray
+    r_max: float
+
+    def radius(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Elliptical radius (semi-major axis of the ring through each point)."""
+        dx, dy = x - self.xc, y - self.yc
+        ct, st = math.cos(self.theta), math.sin(self.theta)
+        u, v = dx * ct + dy * st, -dx * st + dy * ct
+        return np.sqrt(u * u + (v / self.q) ** 2)
+
+    def sb_at(self, x: float, y: float) -> float:
+        """The galaxy's mean surface brightness on the ring through (x, y); 0 beyond r_max."""
+        a = float(self.radius(np.array(x), np.array(y)))
+        mids = 0.5 * (self.edges[1:] + self.edges[:-1])
+        return float(np.interp(a, mids, self.ring_sb, right=0.0))
+
+
+@dataclass
+class _Sources:
+    """Per-label statistics of segments (binned pixels), arrays aligned with ``labels``."""
+
+    labels: np.ndarray
+    flux: np.ndarray  # positive flux
+    cx: np.ndarray  # flux-weighted centroid
+    cy: np.ndarray
+    peak: np.ndarray  # highest pixel and where
+    px: np.ndarray
+    py: np.ndarray
+    r_own: np.ndarray  # radius of the circle with the area of the brightest pixels holding half the flux
+
+    def score(self, shape: tuple[int, int]) -> np.ndarray:
+        """Flux times a Gaussian weight of the distance from the frame centre."""
+        hb, wb = shape
+        d2 = (self.cx - (wb - 1) / 2) ** 2 + (self.cy - (hb - 1) / 2) ** 2
+        sigma = CENTRE_SIGMA * min(hb, wb)
+        return np.where(np.isfinite(d2), self.flux * np.exp(-0.5 * d2 / sigma**2), -1.0)
+
+
+def _sources(data: np.ndarray, segm: np.ndarray, labels: np.ndarray) -> _Sources:
+    n = len(labels)
+    out = _Sources(labels, *(np.full(n, np.nan) for _ in range(7)))
+    objects = ndimage.find_objects(segm)
+    for k, lab in enumerate(labels):
+        sl = objects[lab - 1] if lab - 1 < len(objects) else None
+        if sl is None:
+            continue
+        ys, xs = np.nonzero(segm[sl] == lab)
+        vals = data[sl][ys, xs].astype(np.float64)
+        w = np.clip(vals, 0.0, None)
+        tot = w.sum()
+        out.flux[k] = tot
+        if tot > 0:
+            out.cx[k] = (w * xs).sum() / tot + sl[1].start
+            out.cy[k] = (w * ys).sum() / tot + sl[0].start
+            desc = np.sort(w)[::-1]
+            n_half = int(np.searchsorted(np.cumsum(desc), 0.5 * tot)) + 1
+            out.r_own[k] = math.sqrt(n_half / math.pi)
+        j = int(np.argmax(vals))
+        out.peak[k], out.px[k], out.py[k] = vals[j], xs[j] + sl[1].start, ys[j] + sl[0].start
+    return out
 
 
 def _bin_factor(h: int, w: int) -> int:
@@ -264,12 +346,19 @@ def _bin_factor(h: int, w: int) -> int:
 
 
 def _binned(image: np.ndarray, b: int) -> np.ndarray:
-    """Block mean by ``b`` (edges that do not fill a block are dropped), float32 (hb, wb, 3)."""
+    """Block mean by ``b`` (edges that do not fill a block are dropped), float32 (hb, wb, c)."""
     if b == 1:
         return image.astype(np.float32, copy=False)
     hb, wb = image.shape[0] // b, image.shape[1] // b
     blocks = image[: hb * b, : wb * b].reshape(hb, b, wb, b, image.shape[2])
     return blocks.mean(axis=(1, 3), dtype=np.float32)
+
+
+def _block_max(a: np.ndarray, b: int) -> np.ndarray:
+    if b == 1:
+        return a
+    hb, wb = a.shape[0] // b, a.shape[1] // b
+    return a[: hb * b, : wb * b].reshape(hb, b, wb, b).max(axis=(1, 3))
 
 
 def _sky_stats(values: np.ndarray, iters: int = 5, clip: float = 3.0) -> tuple[float, float]:
@@ -291,79 +380,133 @@ def _sky_stats(values: np.ndarray, iters: int = 5, clip: float = 3.0) -> tuple[f
     return med, std
 
 
-def _segment_stats(
-    data: np.ndarray, segm: np.ndarray, labels: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Positive flux, centroid x, centroid y and area of each label (binned pixels)."""
-    w = np.clip(data, 0.0, None).astype(np.float64)
-    idx = segm.ravel()
-    n = int(segm.max()) + 1
-    yy, xx = np.indices(segm.shape)
-    flux = np.bincount(idx, w.ravel(), n)
-    sx = np.bincount(idx, (w * xx).ravel(), n)
-    sy = np.bincount(idx, (w * yy).ravel(), n)
-    area = np.bincount(idx, None, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cx, cy = sx / flux, sy / flux
-    return flux[labels], cx[labels], cy[labels], area[labels]
+def _moments(
+    data: np.ndarray, mask: np.ndarray, window: tuple[float, float, float] | None = None
+) -> tuple[float, float, float, float]:
+    """Centroid, ellipticity 1 - b/a and major-axis angle of the positive flux in ``mask``.
+
+    ``window`` (x, y, sigma): weight by a circular Gaussian around (x, y) as well
+    (SExtractor's windowed centroid), which follows the light peak instead of the
+    isophote's outline.
+    """
+    ys, xs = np.nonzero(mask)
+    w = np.clip(data[ys, xs], 0.0, None).astype(np.float64)
+    if window is not None:
+        wx, wy, ws = window
+        w = w * np.exp(-0.5 * ((xs - wx) ** 2 + (ys - wy) ** 2) / ws**2)
+    tot = w.sum()
+    if tot <= 0 or xs.size < 3:
+        return math.nan, math.nan, math.nan, math.nan
+    mx, my = (w * xs).sum() / tot, (w * ys).sum() / tot
+    dx, dy = xs - mx, ys - my
+    cxx = (w * dx * dx).sum() / tot + 1.0 / 12.0  # + the pixel's own extent, as photutils
+    cyy = (w * dy * dy).sum() / tot + 1.0 / 12.0
+    cxy = (w * dx * dy).sum() / tot
+    common = math.hypot(0.5 * (cxx - cyy), cxy)
+    a2 = 0.5 * (cxx + cyy) + common
+    b2 = max(0.5 * (cxx + cyy) - common, 0.0)
+    ellipticity = 1.0 - math.sqrt(b2 / a2)
+    theta = 0.5 * math.atan2(2.0 * cxy, cxx - cyy)
+    return float(mx), float(my), ellipticity, _wrap_axis(theta)
 
 
-def _pick_central(
-    data: np.ndarray, segm: np.ndarray, labels: np.ndarray
-) -> tuple[int, float, float, float]:
-    """Label, centroid and flux of the source with the largest flux x centre weight."""
-    flux, cx, cy, _ = _segment_stats(data, segm, labels)
-    hb, wb = segm.shape
-    d2 = (cx - (wb - 1) / 2) ** 2 + (cy - (hb - 1) / 2) ** 2
-    sigma = CENTRE_SIGMA * min(hb, wb)
-    score = np.where(np.isfinite(d2), flux * np.exp(-0.5 * d2 / sigma**2), -1.0)
-    k = int(np.argmax(score))
-    return int(labels[k]), float(cx[k]), float(cy[k]), float(flux[k])
+def _wrap_axis(theta: float) -> float:
+    """An axis angle in (-pi/2, pi/2]."""
+    t = math.remainder(theta, math.pi)
+    return math.pi / 2 if t <= -math.pi / 2 else t
+
+
+def _windowed_centroid(
+    data: np.ndarray, usable: np.ndarray, x: float, y: float, r_half: float, q: float
+) -> tuple[float, float]:
+    """Gaussian-windowed centroid with a shrinking circular window (binned pixels).
+
+    The window starts at SExtractor's XWIN size (sigma = circularised r50 / 1.18)
+    and shrinks to r50 / _WINDOW_FINAL (r50 along the major axis), the scale of
+    a nucleus: on the demo sample this centres spirals on their nucleus rather
+    than their brightest arm, and edge-on disks along their length.
+    """
+    s_final = max(r_half / _WINDOW_FINAL, 1.0)
+    sigma = max(r_half * math.sqrt(q) / 1.1774, s_final)
+    while True:
+        for _ in range(_WINDOW_ITERS):
+            # Only pixels within 4 sigma matter: work on that box.
+            r = int(math.ceil(4 * sigma))
+            y0, y1 = max(int(y) - r, 0), min(int(y) + r + 2, data.shape[0])
+            x0, x1 = max(int(x) - r, 0), min(int(x) + r + 2, data.shape[1])
+            if y0 >= y1 or x0 >= x1:
+                return x, y
+            ys, xs = np.nonzero(usable[y0:y1, x0:x1])
+            w = np.clip(data[y0:y1, x0:x1][ys, xs], 0.0, None).astype(np.float64)
+            dx, dy = xs + x0 - x, ys + y0 - y
+            w *= np.exp(-0.5 * (dx * dx + dy * dy) / sigma**2)
+            tot = w.sum()
+            if tot <= 0:
+                return x, y
+            shift_x, shift_y = (w * dx).sum() / tot, (w * dy).sum() / tot
+            x, y = float(x + shift_x), float(y + shift_y)
+            if math.hypot(shift_x, shift_y) < 0.01:
+                break
+        if sigma <= s_final:
+            return x, y
+        sigma = max(sigma * _WINDOW_SHRINK, s_final)
 
 
 def _profile(
-    data: np.ndarray, usable: np.ndarray, xc: float, yc: float
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Circular growth curve around (xc, yc): ring edges, enclosed flux at each edge, r_max.
+    data: np.ndarray, usable: np.ndarray, xc: float, yc: float, ellipticity: float, theta: float
+) -> _Profile:
+    """Growth curve in elliptical rings around (xc, yc) (the galaxy's shape, b/a >= MIN_Q).
 
     Each ring's mean surface brightness over the usable pixels times the ring's
-    full area: masked and off-frame pixels are filled by the azimuthal mean.
-    r_max is where rings stop being observed over at least _MIN_COVERAGE of
-    their area.
+    full area: pixels of other sources and off the frame are filled by the mean
+    of the rest of their ring. r_max is where rings stop being observed over at
+    least _MIN_COVERAGE of their area.
     """
-    yy, xx = np.indices(data.shape)
-    r = np.hypot(xx - xc, yy - yc)
-    ring = (r / _RING).astype(np.int64)
+    q = 1.0 if not math.isfinite(ellipticity) else max(1.0 - ellipticity, MIN_Q)
+    theta = 0.0 if not math.isfinite(theta) else theta
+    prof = _Profile(xc, yc, q, theta, np.zeros(2), np.zeros(2), np.zeros(1), _RING)
+    yy, xx = np.indices(data.shape, dtype=np.float64)
+    ring = (prof.radius(xx, yy) / _RING).astype(np.int64)
     n_rings = int(ring.max()) + 1
     sel = usable.ravel()
     ring_u = ring.ravel()[sel]
     total = np.bincount(ring_u, data.ravel()[sel].astype(np.float64), n_rings)
     count = np.bincount(ring_u, None, n_rings)
     edges = _RING * np.arange(n_rings + 1)
-    area = np.pi * (edges[1:] ** 2 - edges[:-1] ** 2)
-    # Rings within two pixels of the centre hold a handful of pixels (or none, by
-    # the luck of the grid): they count as observed and borrow from their neighbours.
-    covered = (count >= _MIN_COVERAGE * area) | (edges[:-1] < 2.0)
+    area = np.pi * q * (edges[1:] ** 2 - edges[:-1] ** 2)
+    # Thin rings hold a handful of pixels (or none, by the luck of the grid):
+    # judge coverage over runs of rings at least two pixels wide along the minor
+    # axis; empty rings borrow from their neighbours.
+    half_run = int(math.ceil(1.0 / (q * _RING)))
+    run = np.ones(2 * half_run + 1)
+    observed = np.convolve(count, run, "same")
+    expected = np.convolve(area, run, "same")
+    covered = (observed >= _MIN_COVERAGE * expected) | (edges[:-1] * math.sqrt(q) < 2.0)
     last = int(np.argmin(covered)) if not covered.all() else n_rings
     last = max(last, 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total[:last] / count[:last]
     seen = count[:last] > 0
     if not seen.any():
-        return edges[:2], np.zeros(2), float(edges[1])
+        return prof
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total[:last] / count[:last]
     if not seen.all():
         k = np.arange(last)
         mean = np.interp(k, k[seen], mean[seen])
-    enclosed = np.concatenate([[0.0], np.cumsum(mean * area[:last])])
-    return edges[: last + 1], enclosed, float(edges[last])
+    prof.edges = edges[: last + 1]
+    prof.enclosed = np.concatenate([[0.0], np.cumsum(mean * area[:last])])
+    prof.ring_sb = mean
+    prof.r_max = float(edges[last])
+    return prof
 
 
-def _radii(edges: np.ndarray, enclosed: np.ndarray, r_max: float) -> tuple[float, float]:
+def _radii(prof: _Profile) -> tuple[float, float]:
     """Petrosian radius (NaN if the profile never falls to eta in the frame) and r50.
 
-    r50 holds half the flux inside 2 r_P (SDSS), or inside r_max when r_P or
-    2 r_P is not observed.
+    r50 holds half the flux inside 2 r_P (SDSS, NSA), or inside r_max when r_P
+    is not found or 2 r_P is not observed. Both are semi-major axes.
     """
+    edges, enclosed, r_max = prof.edges, prof.enclosed, prof.r_max
+
     def L(r: np.ndarray | float) -> np.ndarray:
         return np.interp(r, edges, enclosed)
 
@@ -371,9 +514,11 @@ def _radii(edges: np.ndarray, enclosed: np.ndarray, r_max: float) -> tuple[float
     r = r[1.25 * r <= r_max]
     r_petro = math.nan
     if r.size:
+        # eta = ring surface brightness / mean inside; the rings' areas scale alike,
+        # so the ratio of fluxes to r^2 terms is all it takes.
         with np.errstate(invalid="ignore", divide="ignore"):
-            annulus = (L(1.25 * r) - L(0.8 * r)) / (np.pi * (1.25**2 - 0.8**2) * r**2)
-            inside = L(r) / (np.pi * r**2)
+            annulus = (L(1.25 * r) - L(0.8 * r)) / (1.25**2 - 0.8**2)
+            inside = L(r)
             eta = annulus / inside
         below = np.nonzero((eta < PETROSIAN_ETA) & (inside > 0))[0]
         if below.size:
@@ -385,8 +530,8 @@ def _radii(edges: np.ndarray, enclosed: np.ndarray, r_max: float) -> tuple[float
                 f = (e0 - PETROSIAN_ETA) / (e0 - e1) if e0 != e1 else 0.0
                 r_petro = float(r[k - 1] + f * (r[k] - r[k - 1]))
     r_total = min(2.0 * r_petro, r_max) if math.isfinite(r_petro) else r_max
-    # The growth curve rises until r_total (noise may make it wiggle): take the
-    # first crossing of half the flux from the inside.
+    # Noise may make the growth curve wiggle: take the first crossing of half the
+    # flux from the inside.
     inner = edges <= r_total
     e, cum = edges[inner], enclosed[inner]
     half = 0.5 * float(L(r_total))
@@ -399,32 +544,6 @@ def _radii(edges: np.ndarray, enclosed: np.ndarray, r_max: float) -> tuple[float
     return r_petro, float(e[k - 1] + f * (e[k] - e[k - 1]))
 
 
-def _shape(data: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
-    """Ellipticity 1 - b/a and major-axis angle of the positive flux in ``mask`` (second moments)."""
-    ys, xs = np.nonzero(mask)
-    w = np.clip(data[ys, xs], 0.0, None).astype(np.float64)
-    tot = w.sum()
-    if tot <= 0 or xs.size < 3:
-        return math.nan, math.nan
-    mx, my = (w * xs).sum() / tot, (w * ys).sum() / tot
-    dx, dy = xs - mx, ys - my
-    cxx = (w * dx * dx).sum() / tot + 1.0 / 12.0  # + pixel size, as photutils
-    cyy = (w * dy * dy).sum() / tot + 1.0 / 12.0
-    cxy = (w * dx * dy).sum() / tot
-    common = math.hypot(0.5 * (cxx - cyy), cxy)
-    a2 = 0.5 * (cxx + cyy) + common
-    b2 = max(0.5 * (cxx + cyy) - common, 0.0)
-    ellipticity = 1.0 - math.sqrt(b2 / a2) if a2 > 0 else math.nan
-    theta = 0.5 * math.atan2(2.0 * cxy, cxx - cyy)
-    return ellipticity, _wrap_axis(theta)
-
-
-def _wrap_axis(theta: float) -> float:
-    """An axis angle in (-pi/2, pi/2]."""
-    t = math.remainder(theta, math.pi)
-    return math.pi / 2 if t <= -math.pi / 2 else t
-
-
 def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
     from photutils.segmentation import deblend_sources, detect_sources
 
@@ -435,10 +554,11 @@ def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
     det_img = rgb.mean(axis=2)
     sky, rms = _sky_stats(det_img)
     data = det_img - np.float32(sky)
-    frame = _Frame(Detection(), b, rgb, data, rms, None, 0)
+    frame = _Frame(Detection(), b, rgb, data, rms)
+    d = frame.det
+    d.sky = _channel_sky(rgb, None)
     if not np.isfinite(rms) or rms <= 0:
-        frame.det.flag = "bad image"
-        frame.det.sky = _channel_sky(rgb, None)
+        d.flag = "bad image"
         return frame
 
     # Detect on the smoothed image against the noise of the unsmoothed one (the
@@ -447,47 +567,71 @@ def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
     npix = max(3, math.ceil(settings.npixels / b**2))
     segm_img = detect_sources(smooth, settings.detect_sigma * rms, npix)
     if segm_img is None:
-        frame.det.flag = "no source"
-        frame.det.sky = _channel_sky(rgb, None)
+        d.flag = "no source"
         return frame
+    parents = _sources(data, segm_img.data, np.asarray(segm_img.labels))
+    k = int(np.argmax(parents.score(data.shape)))
+    label = int(parents.labels[k])
     segm = np.asarray(segm_img.data, dtype=np.int32)
-    label, *_ = _pick_central(data, segm, np.asarray(segm_img.labels))
+    galaxy = segm == label
+    contaminants: list[int] = []
     if settings.deblend:
-        # Deblend only the central segment: the others need no splitting (they are
-        # masked or ignored whole) and deblending is the costliest step.
+        # Deblend only the central segment: the others are neighbours or stars
+        # whole, and deblending is the costliest step.
+        sig_deb = max(1.0, _DEBLEND_SMOOTH * float(parents.r_own[k]))
+        deb_img = ndimage.gaussian_filter(data, sig_deb, truncate=3.0)
         blended = deblend_sources(
-            smooth, segm_img, npix, labels=[label], contrast=DEBLEND_CONTRAST,
+            deb_img, segm_img, npix, labels=[label], contrast=DEBLEND_CONTRAST,
             progress_bar=False,
         )
         segm = np.asarray(blended.data, dtype=np.int32)
-        parent = segm_img.data == label
-        children = np.unique(segm[parent])
-        label, *_ = _pick_central(data, segm, children[children > 0])
-    frame.segm, frame.label = segm, label
-    frame.det.sky = _channel_sky(rgb, segm)
+        children = np.unique(segm[galaxy])
+        if children.size > 1:
+            kids = _sources(data, segm, children)
+            main = int(np.argmax(kids.score(data.shape)))
+            # Components other than the central one that are compact (a small
+            # fraction of the parent's size: a star, a knot or a small neighbour on
+            # the galaxy) or that peak beyond the parent's half-light radius from it
+            # (a star or neighbour in contact) are not the galaxy. Components that
+            # peak close to it (the halves of a disk cut by a dust lane) are.
+            r_parent = float(parents.r_own[k])
+            for j, lab in enumerate(kids.labels):
+                if j == main:
+                    continue
+                apart = math.hypot(kids.px[j] - kids.px[main], kids.py[j] - kids.py[main])
+                if kids.r_own[j] <= _COMPACT * r_parent or apart > r_parent:
+                    contaminants.append(int(lab))
+            if contaminants:
+                galaxy &= ~np.isin(segm, contaminants)
+    frame.segm, frame.galaxy, frame.contaminants = segm, galaxy, tuple(contaminants)
+    d.sky = _channel_sky(rgb, segm)
 
-    central = segm == label
-    flux = float(np.clip(data[central], 0.0, None).sum())
-    area = int(central.sum())
-    ys, xs = np.nonzero(central)
-    wts = np.clip(data[ys, xs], 0.0, None).astype(np.float64)
-    if wts.sum() <= 0:
-        frame.det.flag = "no source"
+    flux = float(np.clip(data[galaxy], 0.0, None).sum())
+    area = int(galaxy.sum())
+    d.flux = flux * b * b
+    d.snr = flux / (rms * math.sqrt(max(area, 1)))
+    xb, yb, ellipticity, theta = _moments(data, galaxy)
+    if not math.isfinite(xb):
+        d.flag = "no source"
         return frame
-    xb = float((wts * xs).sum() / wts.sum())
-    yb = float((wts * ys).sum() / wts.sum())
-    usable = (segm == 0) | central
-    edges, enclosed, r_max = _profile(data, usable, xb, yb)
-    r_petro_b, r_half_b = _radii(edges, enclosed, r_max)
-    ellipticity, theta = _shape(data, central)
+    # Rings are measured on everything but the other sources; the galaxy's own
+    # split-off components are filled in by their rings.
+    usable = (segm == 0) | galaxy
+    prof = _profile(data, usable, xb, yb, ellipticity, theta)
+    r_petro, r_half = _radii(prof)
+    if math.isfinite(r_half) and r_half > 0:
+        # The centre of the light, not of an isophote that arms, a bar or a
+        # neighbour's deblending boundary pull aside: a windowed centroid whose
+        # window shrinks until it settles on the nucleus. Then the rings again.
+        xb, yb = _windowed_centroid(data, usable, xb, yb, r_half, prof.q)
+        prof = _profile(data, usable, xb, yb, ellipticity, theta)
+        r_petro, r_half = _radii(prof)
+    frame.profile = prof
 
-    d = frame.det
     # Binned pixel i covers input pixels i*b .. i*b + b - 1: its centre is i*b + (b-1)/2.
     d.x, d.y = b * xb + (b - 1) / 2, b * yb + (b - 1) / 2
-    d.r_half, d.r_petro = b * r_half_b, b * r_petro_b
+    d.r_half, d.r_petro = b * r_half, b * r_petro
     d.ellipticity, d.theta = ellipticity, theta
-    d.flux = flux * b * b
-    d.snr = flux / (rms * math.sqrt(area))
     if d.snr < MIN_SNR:
         d.flag = "faint"
     elif math.hypot(d.x - (w - 1) / 2, d.y - (h - 1) / 2) > MAX_OFFSET * min(h, w):
@@ -501,7 +645,8 @@ def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
 
 def _channel_sky(rgb: np.ndarray, segm: np.ndarray | None) -> tuple[float, float, float]:
     """Median of each channel over the pixels of no source (all pixels if none is known)."""
-    sel = rgb[segm == 0] if segm is not None and (segm == 0).sum() >= 10 else rgb.reshape(-1, 3)
+    sky = segm == 0 if segm is not None else None
+    sel = rgb[sky] if sky is not None and sky.sum() >= 10 else rgb.reshape(-1, 3)
     med = np.median(sel, axis=0)
     return (float(med[0]), float(med[1]), float(med[2]))
 
@@ -526,62 +671,39 @@ def _check_image(image: np.ndarray) -> np.ndarray:
 def _star_labels(frame: _Frame, image: np.ndarray) -> list[int]:
     """Sources other than the galaxy that look like stars: compact and bright, or saturated.
 
-    Compact: half-light radius (of the segment's own light) below _STAR_SIZE of the
-    galaxy's. Bright: the peak rises _STAR_EXCESS noise sigmas above the galaxy's
-    azimuthal profile at that radius, and above that profile itself -- so knots of
-    star formation inside a disk (a modest bump on bright light) are kept.
-    Saturated: a pixel at 1 in any channel, which only stars and galaxy cores reach.
+    Candidates: the components split off the galaxy and the other segments.
+    Compact: the radius of the area holding half a source's light is at most
+    _COMPACT of the galaxy's half-light radius. Bright: its peak rises
+    _STAR_EXCESS noise sigmas above the galaxy's ring surface brightness there,
+    and above that surface brightness itself -- so knots of star formation (a
+    modest bump on bright disk light) stay. Saturated: a pixel at 1 in a
+    channel, which only stars and galaxy cores reach.
     """
-    segm, data, b, det = frame.segm, frame.data, frame.bin, frame.det
-    if segm is None:
+    segm, prof, b, det = frame.segm, frame.profile, frame.bin, frame.det
+    if segm is None or prof is None or frame.galaxy is None:
         return []
-    labels = np.unique(segm)
-    labels = labels[(labels > 0) & (labels != frame.label)]
+    labels = np.unique(segm[~frame.galaxy])
+    labels = labels[labels > 0]
     if not labels.size:
         return []
-    # Galaxy azimuthal profile (surface brightness per binned pixel) for the contrast test.
-    central = segm == frame.label
-    xb, yb = (det.x - (b - 1) / 2) / b, (det.y - (b - 1) / 2) / b
-    edges, enclosed, _ = _profile(data, (segm == 0) | central, xb, yb)
-    ring_sb = np.diff(enclosed) / (np.pi * np.diff(edges**2))
-    peak_full = image.max(axis=2)
-    sat = peak_full if b == 1 else _block_max(peak_full, b)
-    r_gal = det.r_half / b
+    if frame.sat is None:
+        frame.sat = _block_max(image.max(axis=2), b)
+    src = _sources(frame.data, segm, labels)
+    r_gal = det.r_half / b * math.sqrt(prof.q)  # circularised, as r_own
     stars = []
-    objects = ndimage.find_objects(segm)
-    for lab in labels:
-        sl = objects[lab - 1]
-        if sl is None:
+    for j, lab in enumerate(src.labels):
+        if not math.isfinite(src.peak[j]):
             continue
-        m = segm[sl] == lab
-        vals = data[sl][m]
-        if sat[sl][m].max() >= _SATURATED:
+        if frame.sat[segm == lab].max() >= _SATURATED:
             stars.append(int(lab))
             continue
-        k = int(np.argmax(vals))
-        ys, xs = np.nonzero(m)
-        py, px = ys[k] + sl[0].start, xs[k] + sl[1].start
-        galaxy_sb = float(
-            np.interp(math.hypot(px - xb, py - yb), 0.5 * (edges[1:] + edges[:-1]), ring_sb,
-                      right=0.0)
-        )
-        excess = float(vals[k]) - max(galaxy_sb, 0.0)
+        galaxy_sb = max(prof.sb_at(src.px[j], src.py[j]), 0.0)
+        excess = float(src.peak[j]) - galaxy_sb
         if excess < _STAR_EXCESS * frame.rms or excess < galaxy_sb:
             continue
-        # Half-light radius of the segment's own light above the galaxy: sorted pixel
-        # values, the area holding half the flux, as a circle.
-        own = np.sort(np.clip(vals - max(galaxy_sb, 0.0), 0.0, None))[::-1]
-        cum = np.cumsum(own)
-        n_half = int(np.searchsorted(cum, 0.5 * cum[-1])) + 1
-        r_own = math.sqrt(n_half / math.pi)
-        if r_own <= _STAR_SIZE * r_gal:
+        if src.r_own[j] <= _COMPACT * r_gal:
             stars.append(int(lab))
     return stars
-
-
-def _block_max(a: np.ndarray, b: int) -> np.ndarray:
-    hb, wb = a.shape[0] // b, a.shape[1] // b
-    return a[: hb * b, : wb * b].reshape(hb, b, wb, b).max(axis=(1, 3))
 
 
 def _rng_for(image: np.ndarray) -> np.random.Generator:

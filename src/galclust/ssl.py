@@ -259,13 +259,16 @@ def build_simclr_model(
     """The contrastive training model: images (N, s, s, 3) -> [z1 | z2] (N, 2·64).
 
     Two views of each image from one :class:`ContrastiveAugment` (called twice),
-    the shared ``encoder``, and a shared projection head dense 128 → ReLU → dense 64.
+    the shared ``encoder``, and a shared projection head dense 128 → ReLU → dense 64
+    (after a global average pooling when the encoder outputs feature maps).
     """
     size = encoder.inputs[0].shape[1:]
     inputs = keras.Input(size, name="images")
     augment = ContrastiveAugment(gain=gain, noise=noise, seed=seed, name="contrastive_augment")
+    pool = [layers.GlobalAveragePooling2D(name="proj_pool")] if len(encoder.outputs[0].shape) == 4 else []
     head = keras.Sequential(
         [
+            *pool,
             layers.Dense(PROJECTION_DIMS[0], activation="relu", name="proj_1"),
             layers.Dense(PROJECTION_DIMS[1], name="proj_2"),
         ],
@@ -288,6 +291,7 @@ def train_simclr(
     validation_fraction: float = 0.1,
     gain: float = 0.05,
     noise: float = 0.02,
+    encoder: keras.Model | None = None,
     verbose: int = 2,
 ) -> tuple[keras.Model, dict[str, list[float]]]:
     """Train the reference CNN trunk contrastively (SimCLR, NT-Xent) on ``images`` (N, s, s, 3).
@@ -299,8 +303,14 @@ def train_simclr(
     are capped at the training-set size; NT-Xent needs at least two images
     per batch to contrast anything.
 
-    Returns the **encoder** (layers ``flatten`` and ``dense_128``, no
-    augmentation, ready for :class:`galclust.extract.KerasExtractor`) and the
+    ``encoder`` replaces the reference trunk by another Keras model taking
+    (N, s, s, 3) images (e.g. a pretrained backbone; it is trained in place
+    and returned, its layer names unchanged); ``gain`` and ``noise`` set the
+    colour and noise jitter.
+
+    Returns the **encoder** (by default with the layers ``flatten`` and
+    ``dense_128``, no augmentation, ready for
+    :class:`galclust.extract.KerasExtractor`) and the
     history: ``loss``, ``val_loss`` (when there is a validation set) and
     ``learning_rate``, one float per epoch. Deterministic given ``seed`` on
     a given backend and machine.
@@ -324,7 +334,12 @@ def train_simclr(
     val, train = order[:n_val], order[n_val:]
     batch_size = max(2, min(int(batch_size), len(train)))
 
-    encoder = build_encoder(images.shape[1])
+    if encoder is None:
+        encoder = build_encoder(images.shape[1])
+    elif tuple(encoder.inputs[0].shape[1:]) != images.shape[1:]:
+        raise ValueError(
+            f"encoder takes inputs of shape {tuple(encoder.inputs[0].shape[1:])}, images are {images.shape[1:]}"
+        )
     model = build_simclr_model(encoder, seed=seed, gain=gain, noise=noise)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=NTXent(temperature))
     callbacks = [keras.callbacks.ReduceLROnPlateau(

@@ -10,7 +10,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +261,17 @@ def reduce(config: dict[str, Any], name: str, feature_stores: Sequence[PathLike]
         width = X.shape[1]
         blocks = lambda: (X[i : i + 1024] for i in range(0, len(X), 1024))  # noqa: E731
         n_rows, prefix = len(X), fs.get("label", Path(fs["file"]).stem)
+    elif fs["extractor"] == "morphometrics":
+        from .morphometrics import impute_median_mask
+
+        # A handful of numbers per galaxy: read them whole to impute failed measurements
+        # with the sample's medians (the extractor stores the placeholder mask beside them).
+        stores = list(feature_stores)
+        ids = np.concatenate([read_ids(p) for p in stores])
+        X = impute_median_mask(np.concatenate([read_array(p, "morphometrics") for p in stores]),
+                               np.concatenate([read_array(p, "invalid") for p in stores]) > 0)
+        width, n_rows, prefix = X.shape[1], len(X), "Morphometrics"
+        blocks = lambda: (X[i : i + 1024] for i in range(0, len(X), 1024))  # noqa: E731
     else:
         array = "pixels" if fs["extractor"] == "pixels" else fs["layer"]
         stores = list(feature_stores)
@@ -268,10 +279,14 @@ def reduce(config: dict[str, Any], name: str, feature_stores: Sequence[PathLike]
         n_rows = count_rows(stores)
         width = row_width(stores[0], array) if stores else 0
         blocks = lambda: (b.reshape(len(b), -1) for _, b in iter_blocks(stores, array, 512))  # noqa: E731
-        prefix = "Pixels" if fs["extractor"] == "pixels" else "CNN"
+        prefix = _feature_prefix(config, fs["extractor"])
     if n_rows < 2:
         raise GalclustError(f"feature set '{name}': {n_rows} galaxies, at least 2 are needed")
     attrs: dict[str, Any] = {**_provenance(config), "feature_set": name, "settings": fs, "input_width": width}
+    if fs.get("standardise", fs["extractor"] == "morphometrics"):
+        # features on different scales (concentration, colours...) weigh equally after z-scoring
+        blocks = _standardised(blocks)
+        attrs["standardised"] = True
     if pca_setting is False:
         reduced = np.concatenate(list(blocks())).astype(np.float32)
         label = fs.get("label") or feature_label(prefix, width, None)
@@ -292,6 +307,31 @@ def reduce(config: dict[str, Any], name: str, feature_stores: Sequence[PathLike]
     else:
         _placeholder_figure(variance_plot, f"{label}: PCA skipped (features used as given)")
     log.info("%s: %d galaxies, %d -> %d features", label, n_rows, width, reduced.shape[1])
+
+
+def _feature_prefix(config: dict[str, Any], extractor: str) -> str:
+    """The study-style label prefix: Pixels-19200, CNN-37632, SimCLR-128, ResNet50-2048..."""
+    if extractor == "pixels":
+        return "Pixels"
+    model = config["models"][extractor]
+    names = {"cnn": "CNN", "simclr": "SimCLR"}
+    if model["kind"] in names:
+        return names[model["kind"]]
+    return {"resnet50": "ResNet50", "vgg16": "VGG16", "efficientnetb0": "EfficientNetB0"}[model["backbone"]]
+
+
+def _standardised(blocks: Callable[[], Iterable[np.ndarray]]) -> Callable[[], Iterable[np.ndarray]]:
+    """Blocks z-scored per column, the mean and spread found in one streaming pass."""
+    count, total, squares = 0, 0.0, 0.0
+    for block in blocks():
+        b = np.asarray(block, dtype=np.float64)
+        count += len(b)
+        total = total + b.sum(axis=0)
+        squares = squares + (b * b).sum(axis=0)
+    mean = total / max(count, 1)
+    std = np.sqrt(np.maximum(squares / max(count, 1) - mean * mean, 0.0))
+    std = np.where(std > 0, std, 1.0)  # constant columns stay 0 instead of NaN
+    return lambda: (((np.asarray(b, np.float64) - mean) / std).astype(np.float32) for b in blocks())
 
 
 def _placeholder_figure(path: PathLike, text: str) -> None:
