@@ -8,8 +8,10 @@ no websocket library, nothing reachable from outside the process.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -51,6 +53,13 @@ def screenshot(url: str, out: Path, *, width: int = 1400, height: int = 2000,
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
+def _high_fd(fd: int) -> int:
+    """A copy of ``fd`` numbered 10 or more (the original is closed)."""
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return high
+
+
 class DevTools:
     """A headless Chromium driven through the DevTools protocol (one page)."""
 
@@ -59,11 +68,13 @@ class DevTools:
         self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: chromium never blocks on it
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
+        # Chromium's ends above fd 9, so that the shell's "3<&r 4>&w" cannot clobber one with the other.
+        to_chrome_r, from_chrome_w = (_high_fd(fd) for fd in (to_chrome_r, from_chrome_w))
         args = [*FLAGS, f"--user-data-dir={self._profile.name}", "--remote-debugging-pipe",
                 f"--window-size={width},{height}", "--hide-scrollbars", "about:blank"]
-        # fds 3 and 4 of Chromium are the two pipe ends (set by the shell, then exec).
+        # fds 3 and 4 of Chromium are the two pipe ends (set by bash, which takes fds above 9, then exec).
         self.proc = subprocess.Popen(
-            ["sh", "-c", f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}', chromium(), *args],
+            ["bash", "-c", f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}', chromium(), *args],
             pass_fds=(to_chrome_r, from_chrome_w),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
         )
@@ -83,13 +94,12 @@ class DevTools:
     # -- protocol -----------------------------------------------------------------------
     def _read_message(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
-                raise TimeoutError("no answer from chromium")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self._from_chrome], [], [], remaining)[0]:
+                raise TimeoutError(f"no answer from chromium: {self._stderr_tail()}")
             chunk = os.read(self._from_chrome, 1 << 16)
             if not chunk:
-                self._stderr.seek(0)
-                err = self._stderr.read().decode(errors="replace")
-                raise RuntimeError(f"chromium closed the DevTools pipe: {err[-2000:]}")
+                raise RuntimeError(f"chromium closed the DevTools pipe: {self._stderr_tail()}")
             self._buffer += chunk
         raw, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(raw)
@@ -100,7 +110,10 @@ class DevTools:
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
         if self.session and not method.startswith(("Target.", "Browser.")):
             message["sessionId"] = self.session
-        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
+        try:
+            os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
+        except BrokenPipeError:
+            raise RuntimeError(f"chromium exited ({self.proc.poll()}): {self._stderr_tail()}") from None
         deadline = time.monotonic() + timeout
         while True:
             reply = self._read_message(deadline)
@@ -121,6 +134,10 @@ class DevTools:
             if event.get("method") == method:
                 return event
             self.events.append(event)
+
+    def _stderr_tail(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")[-2000:]
 
     # -- page ---------------------------------------------------------------------------
     def open(self, url: str, timeout: float = 60) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from galclust import extract as extract_mod
 from galclust.errors import ConfigError
-from galclust.extract import KerasExtractor, PixelExtractor, extract_store
+from galclust.extract import DihedralAverage, KerasExtractor, PixelExtractor, dihedral_views, extract_store
 from galclust.store import read_array, read_attrs, read_ids, write_store
 
 keras = pytest.importorskip("keras")
@@ -85,6 +85,24 @@ def test_mixed_precision_without_gpu_is_float32(refcnn):
     plain = KerasExtractor(refcnn, LAYERS).transform(x)
     for key, arr in mixed.transform(x).items():
         np.testing.assert_array_equal(arr, plain[key])
+
+
+def test_global_mixed_precision_is_followed_by_loaded_models(refcnn, monkeypatch):
+    """What rule `extract` does with `mixed_precision: true` (forced: this machine may have no GPU)."""
+    from galclust import backbones
+
+    monkeypatch.setattr(backbones, "gpu_available", lambda: True)
+    try:
+        assert backbones.enable_mixed_precision() == "mixed_float16"
+        ex = KerasExtractor(refcnn, LAYERS)  # mixed_precision=None: follow the global policy
+        assert ex.policy == "mixed_float16" and ex.describe()["dtype_policy"] == "mixed_float16"
+        assert ex._cut.get_layer("conv1").compute_dtype == "float16"
+        out = ex.transform(images(2))
+        assert all(arr.dtype == np.float32 for arr in out.values())
+        assert KerasExtractor(refcnn, LAYERS, mixed_precision=False).policy == "float32"
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert refcnn.get_layer("conv1").compute_dtype == "float32"  # the original is untouched
 
 
 def test_with_dtype_policy_mixed_float16_keeps_weights_and_returns_float32(refcnn):
@@ -171,6 +189,16 @@ def test_extract_store_empty_batch_gets_real_widths(tmp_path, refcnn):
     assert read_array(tmp_path / "f.zarr", "dense_128").shape == (0, 128)
     extract_store(tmp_path / "images.zarr", tmp_path / "p.zarr", PixelExtractor())
     assert read_array(tmp_path / "p.zarr", "pixels").shape == (0, 0)
+
+
+def test_dihedral_average_wraps_any_extractor(tmp_path):
+    x = images(2, size=6)
+    avg = DihedralAverage(PixelExtractor())
+    want = np.mean([v.reshape(2, -1) for v in dihedral_views(x)], axis=0)
+    np.testing.assert_allclose(avg.transform(x)["pixels"], want, rtol=1e-6)
+    np.testing.assert_allclose(avg.transform(x[:, ::-1])["pixels"], want, rtol=1e-6)
+    assert avg.describe() == {"extractor": "pixels", "tta": "dihedral8"}
+    assert avg.output_names() == ["pixels"] and avg.name == "pixels"
 
 
 def test_extract_store_failure_leaves_no_store(tmp_path):

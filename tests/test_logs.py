@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 from conftest import snakemake
 
@@ -39,3 +40,18 @@ def test_every_job_wrote_its_log_and_benchmark(tiny_run):
         assert bench.startswith(f"benchmarks/{rule}") and bench.endswith(".tsv"), (rule, fields)
         for path in (*logs, bench):
             assert (workdir / path).is_file(), f"{rule}: {path} was not written"
+
+
+def test_a_failed_jobs_log_is_shown(tiny_run, tmp_path):
+    """profiles/default (the workflow profile) sets show-failed-logs: the log is in the output."""
+    workdir, config_path, _ = tiny_run
+    store = tmp_path / "results/features/pixels/reduced.zarr"
+    shutil.copytree(workdir / "results/features/pixels/reduced.zarr", store)
+    shutil.rmtree(store / "features")  # a broken store: clustering it fails
+    target = "results/clustering/pixels/kmeans-k3/labels.ecsv"
+    result = snakemake(tmp_path, config_path, "--cores", "1", target, "--allowed-rules", "cluster")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    shown = output.split("Logfile logs/cluster/pixels/kmeans-k3.log:", 1)
+    assert len(shown) == 2, output[-3000:]
+    assert "no array 'features'" in shown[1]

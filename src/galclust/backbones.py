@@ -59,6 +59,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import ConfigError, GalclustError
+from .extract import DihedralAverage, dihedral_views
+
+__all__ = [
+    "BACKBONES", "GAP", "BackboneExtractor", "BackboneSpec", "DihedralAverage", "build_backbone",
+    "configure_precision", "default_batch_size", "dihedral_views", "enable_mixed_precision", "gpu_available",
+    "imagenet_weights_path", "keras_cache_dir", "precision_policy", "with_dtype_policy",
+]
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +173,13 @@ def gpu_available() -> bool:
     return False
 
 
-def precision_policy(mixed_precision: bool) -> str:
-    """The Keras dtype policy to use: ``mixed_float16`` only if asked and a GPU is visible."""
+def precision_policy(mixed_precision: bool | None) -> str:
+    """The Keras dtype policy to compute in: ``mixed_float16`` only if asked and a GPU
+    is visible; ``None`` follows Keras's global policy (see :func:`enable_mixed_precision`)."""
+    import keras
+
+    if mixed_precision is None:
+        return keras.config.dtype_policy().name
     if mixed_precision and gpu_available():
         return "mixed_float16"
     if mixed_precision:
@@ -187,6 +199,13 @@ def configure_precision(mixed_precision: bool) -> str:
     policy = precision_policy(mixed_precision)
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+def enable_mixed_precision() -> str:
+    """``configure_precision(True)``: the global policy becomes ``mixed_float16`` when a
+    GPU is visible. Extractors built afterwards with ``mixed_precision=None`` (the
+    default) follow it, models loaded from files included. Returns the policy."""
+    return configure_precision(True)
 
 
 @contextlib.contextmanager
@@ -285,7 +304,7 @@ def build_backbone(
     weights: str | os.PathLike[str] | None,
     input_size: int | None = None,
     *,
-    mixed_precision: bool = False,
+    mixed_precision: bool | None = None,
     seed: int = 0,
 ) -> Any:
     """A ``keras.applications`` backbone without its top, input (s, s, 3) in [0, 255].
@@ -358,9 +377,11 @@ def _fold_efficientnet_imagenet_scaling(model: Any) -> None:
     norm.finalize_state()
 
 
-def with_dtype_policy(model: Any, policy: str) -> Any:
+def with_dtype_policy(model: Any, policy: str, *, strict: bool = False) -> Any:
     """A copy of a functional/sequential ``model`` whose layers compute in ``policy``
-    (e.g. ``mixed_float16``), same weights. Input layers keep their dtype."""
+    (e.g. ``mixed_float16``), same weights. Input layers keep their dtype. A model
+    that cannot be rebuilt from its config is returned as it is (with a warning),
+    unless ``strict``."""
     import keras
 
     if policy == "float32":
@@ -378,11 +399,26 @@ def with_dtype_policy(model: Any, policy: str) -> Any:
                 rewrite(value)
 
     rewrite(config)
-    with dtype_policy(policy):
-        copy = model.__class__.from_config(config)
-    copy.set_weights(model.get_weights())
+    try:
+        with dtype_policy(policy):
+            copy = model.__class__.from_config(config)
+        copy.set_weights(model.get_weights())
+    except Exception as exc:  # e.g. a subclassed model without a usable config
+        if strict:
+            raise
+        log.warning("%s: cannot rebuild it in %s (%s); computing in its own dtypes", model.name, policy,
+                    _one_line(exc))
+        return model
     log.info("%s: computing in %s", model.name, policy)
     return copy
+
+
+def effective_policy(model: Any) -> str:
+    """The dtype policy the model's first layer with weights computes in."""
+    for layer in model.layers:
+        if layer.weights:
+            return str(layer.dtype_policy.name)
+    return "float32"
 
 
 def layer_names(model: Any) -> list[str]:
@@ -472,7 +508,7 @@ class BackboneExtractor:
         batch_size: int = 32,
         tta: bool = False,
         spatial: str = "gap",
-        mixed_precision: bool = False,
+        mixed_precision: bool | None = None,
         seed: int = 0,
         label: str | None = None,
     ) -> None:
@@ -490,8 +526,8 @@ class BackboneExtractor:
         self.spatial = spatial
         self.batch_size = int(batch_size)
         self.tta = bool(tta)
-        self.policy = precision_policy(mixed_precision)
         model = build_backbone(name, weights, input_size, mixed_precision=mixed_precision, seed=seed)
+        self.policy = effective_policy(model)
         in_shape = model.inputs[0].shape
         self.input_size = int(in_shape[1]) if in_shape[1] is not None else int(input_size or spec.input_size)
         outputs = cut_outputs(model, self.layers, spatial=spatial, label=f"backbone '{name}'")
@@ -502,6 +538,7 @@ class BackboneExtractor:
             features = [features]
         self._model = keras.Model(images, list(features), name=f"{name}_features")
         self._model_name = model.name
+        self.model = model  # the backbone itself (expects preprocessed input)
         self._run = KerasExtractor.from_cut(self._model, list(self.layers), name=self.name,
                                             batch_size=self.batch_size)
         self._dihedral = DihedralAverage(self._run) if self.tta else None
@@ -525,51 +562,3 @@ class BackboneExtractor:
             "preprocessing": f"x*255, bilinear antialiased resize to {self.input_size}, "
                              f"keras.applications.{BACKBONES[self.backbone].module}.preprocess_input",
         }
-
-
-# -- invariance -----------------------------------------------------------------------------
-
-def dihedral_views(images: np.ndarray) -> list[np.ndarray]:
-    """The 8 images of the dihedral group D4 of each image: rotations by 0, 90, 180
-    and 270°, each unflipped and flipped left-right. ``images``: (N, s, s, c)."""
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[1] != images.shape[2]:
-        raise ValueError(f"dihedral views need square images (N, s, s, c), got shape {images.shape}")
-    views = []
-    for k in range(4):
-        rotated = np.rot90(images, k, axes=(1, 2))
-        views.append(np.ascontiguousarray(rotated))
-        views.append(np.ascontiguousarray(rotated[:, :, ::-1]))
-    return views
-
-
-class DihedralAverage:
-    """Test-time averaging over D4: the mean of the wrapped extractor's features over
-    the 8 rotations/flips of each image, so features of a rotated or flipped image
-    equal the original's (up to float rounding). Costs 8 forward passes; views are
-    run one after another, so memory grows by one view, not eight."""
-
-    def __init__(self, extractor: Any) -> None:
-        self.extractor = extractor
-        self.name = extractor.name
-
-    def output_names(self) -> list[str]:
-        return self.extractor.output_names()
-
-    def feature_widths(self) -> dict[str, int]:
-        widths = getattr(self.extractor, "feature_widths", None)
-        return dict(widths()) if callable(widths) else {key: 0 for key in self.output_names()}
-
-    def transform(self, images: np.ndarray) -> dict[str, np.ndarray]:
-        sums: dict[str, np.ndarray] = {}
-        views = dihedral_views(images)
-        for view in views:
-            for key, arr in self.extractor.transform(view).items():
-                if key in sums:
-                    sums[key] += arr
-                else:
-                    sums[key] = np.asarray(arr, dtype=np.float64).copy()
-        return {key: (total / len(views)).astype(np.float32) for key, total in sums.items()}
-
-    def describe(self) -> dict[str, Any]:
-        return {**self.extractor.describe(), "tta": "dihedral8"}

@@ -2,9 +2,13 @@
 
 ``PixelExtractor`` is the study's baseline (the flattened image);
 ``KerasExtractor`` cuts a trained network at named layers and returns every
-cut from a single forward pass. :func:`extract_store` streams an image store
-through an extractor into a feature store, reading the next block while the
-current one is computed, so memory stays bounded whatever the batch size.
+cut from a single forward pass; pretrained ``keras.applications`` backbones
+(:class:`galclust.backbones.BackboneExtractor`) live in :mod:`galclust.backbones`.
+:class:`DihedralAverage` wraps any extractor to average its features over the 8
+rotations and flips of each image. :func:`extract_store` streams an image store through
+an extractor into a feature store, reading the next block and writing the
+previous one while the current one is computed, so memory stays bounded
+whatever the batch size.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,7 +28,11 @@ log = logging.getLogger(__name__)
 
 
 class Extractor(Protocol):
-    """Maps images (N, s, s, 3) to named 2-D feature arrays (N, d)."""
+    """Maps images (N, s, s, 3) to named 2-D float32 feature arrays (N, d).
+
+    An extractor may also have ``feature_widths() -> dict[str, int]``; when it does,
+    the arrays of an empty batch get their real widths instead of 0.
+    """
 
     name: str
 
@@ -56,14 +65,15 @@ class KerasExtractor:
     ``layers`` maps an output name (the config's layer key) to a layer name; a
     layer with more than two dimensions is flattened. With ``mixed_precision``
     and a visible GPU the model computes in ``mixed_float16``
-    (:func:`galclust.backbones.with_dtype_policy`); features are float32 always.
+    (:func:`galclust.backbones.with_dtype_policy`); ``None`` follows Keras's global
+    policy (:func:`galclust.backbones.enable_mixed_precision`). Features are float32.
     """
 
     def __init__(self, model: Any, layers: dict[str, str], *, name: str = "model", batch_size: int = 64,
-                 mixed_precision: bool = False) -> None:
+                 mixed_precision: bool | None = None) -> None:
         import keras
 
-        from .backbones import precision_policy, with_dtype_policy
+        from .backbones import effective_policy, precision_policy, with_dtype_policy
 
         known = [layer.name for layer in model.layers]
         unknown = [f"{key} -> {layer}" for key, layer in layers.items() if layer not in known]
@@ -72,8 +82,8 @@ class KerasExtractor:
                 f"model '{name}': unknown layer(s) {', '.join(unknown)}; the network has: "
                 + ", ".join(known)
             )
-        self.policy = precision_policy(mixed_precision)
-        model = with_dtype_policy(model, self.policy)
+        model = with_dtype_policy(model, precision_policy(mixed_precision))
+        self.policy = effective_policy(model)
         outputs = []
         for key, layer_name in layers.items():
             out = model.get_layer(layer_name).output
@@ -219,3 +229,52 @@ def _empty_widths(extractor: Extractor) -> dict[str, int]:
     if callable(widths):
         return dict(widths())
     return {key: 0 for key in extractor.output_names()}
+
+
+# -- invariance ----------------------------------------------------------------------------
+
+def dihedral_views(images: np.ndarray) -> list[np.ndarray]:
+    """The 8 images of the dihedral group D4 of each image: rotations by 0, 90, 180
+    and 270°, each unflipped and flipped left-right. ``images``: (N, s, s, c)."""
+    return list(_iter_dihedral(images))
+
+
+def _iter_dihedral(images: np.ndarray) -> Iterator[np.ndarray]:
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"dihedral views need square images (N, s, s, c), got shape {images.shape}")
+    for k in range(4):
+        rotated = np.rot90(images, k, axes=(1, 2))
+        yield np.ascontiguousarray(rotated)
+        yield np.ascontiguousarray(rotated[:, :, ::-1])
+
+
+class DihedralAverage:
+    """Test-time averaging over D4: the mean of the wrapped extractor's features over
+    the 8 rotations/flips of each image, so features of a rotated or flipped image
+    equal the original's (up to float rounding). Costs 8 forward passes; views are
+    run one after another, so memory grows by one view, not eight."""
+
+    def __init__(self, extractor: Any) -> None:
+        self.extractor = extractor
+        self.name = extractor.name
+
+    def output_names(self) -> list[str]:
+        return self.extractor.output_names()
+
+    def feature_widths(self) -> dict[str, int]:
+        widths = getattr(self.extractor, "feature_widths", None)
+        return dict(widths()) if callable(widths) else {key: 0 for key in self.output_names()}
+
+    def transform(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        sums: dict[str, np.ndarray] = {}
+        for view in _iter_dihedral(images):  # one view in memory at a time
+            for key, arr in self.extractor.transform(view).items():
+                if key in sums:
+                    sums[key] += arr
+                else:
+                    sums[key] = np.asarray(arr, dtype=np.float64).copy()
+        return {key: (total / 8).astype(np.float32) for key, total in sums.items()}
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.extractor.describe(), "tta": "dihedral8"}

@@ -66,6 +66,7 @@ returns the plain resize and a :class:`Detection` whose ``flag`` says why.
 from __future__ import annotations
 
 import math
+import warnings
 import zlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -95,7 +96,8 @@ FLAGS: dict[str, str] = {
     "off centre": "the central source lies further than MAX_OFFSET of the frame from its centre",
     "too small": "the half-light radius is below MIN_RADIUS pixels",
     "too large": "the crop would span more than MAX_ZOOM_OUT frames",
-    "bad image": "the image has no finite pixel or no variation",
+    "star": "the central source is a saturated star (round, its core clipped)",
+    "bad image": "the image has no variation",
 }
 """Detection failure reasons (``Detection.flag``); an empty flag means success."""
 
@@ -109,8 +111,9 @@ MAX_OFFSET = 0.25
 """A central source further than this fraction of the frame from the centre is not the target."""
 
 MIN_SNR = 10.0
-"""Minimum integrated S/N of the central segment. Pure-noise segments at a 2-sigma threshold of a
-smoothed image reach S/N ~5; a real galaxy that fills part of the frame is in the hundreds."""
+"""Minimum integrated S/N of the central segment (noise correlation accounted for). Segments of
+pure noise at a 2-sigma threshold of the smoothed image reach S/N ~5-6; a galaxy filling part of
+the frame is in the hundreds."""
 
 MIN_RADIUS = 1.5
 """Smallest usable half-light radius, in input pixels (below, the source is unresolved)."""
@@ -121,7 +124,7 @@ MAX_ZOOM_OUT = 3.0
 PETROSIAN_ETA = 0.2
 """SDSS Petrosian ratio: r_P is where the annulus surface brightness is 0.2 of the mean inside."""
 
-DEBLEND_CONTRAST = 0.005
+DEBLEND_CONTRAST = 0.02
 """Minimum flux fraction of a deblended component (SExtractor's DEBLEND_MINCONT)."""
 
 MIN_Q = 0.2
@@ -132,7 +135,12 @@ _MIN_COVERAGE = 0.3  # a ring needs this fraction of its area observed to count
 _COMPACT = 0.3  # a compact source: half-light radius below this fraction of the galaxy's
 _STAR_EXCESS = 10.0  # a star's peak rises this many noise sigmas above the galaxy there
 _SATURATED = 0.99  # pixel value (any channel) taken as saturated
-_DEBLEND_SMOOTH = 1.0
+_SAT_CORE = 0.15  # a round saturated star's clipped core covers this much of its half-light area
+_SAT_CORE_ANY = 0.5  # ... and this much if it is not round (two stars in one segment)
+_ROUND = 0.2  # ellipticity below which a source counts as round (a star)
+_CENTRAL_STAR_CORE = 0.45  # a central source this saturated ...
+_CENTRAL_STAR_ROUND = 0.1  # ... with a core this round is a star: no galaxy to measure
+_DEBLEND_SMOOTH = 0.35  # deblend on the image smoothed by this fraction of the segment size
 _WINDOW_ITERS = 10  # windowed-centroid iterations per window (it converges in a few)
 _WINDOW_SHRINK = 0.7  # window shrink factor between rounds
 _WINDOW_FINAL = 4.0  # the last window is the circularised half-light radius over this
@@ -308,6 +316,7 @@ class _Sources:
     px: np.ndarray
     py: np.ndarray
     r_own: np.ndarray  # radius of the circle with the area of the brightest pixels holding half the flux
+    ellipticity: np.ndarray  # from second moments
 
     def score(self, shape: tuple[int, int]) -> np.ndarray:
         """Flux times a Gaussian weight of the distance from the frame centre."""
@@ -319,7 +328,7 @@ class _Sources:
 
 def _sources(data: np.ndarray, segm: np.ndarray, labels: np.ndarray) -> _Sources:
     n = len(labels)
-    out = _Sources(labels, *(np.full(n, np.nan) for _ in range(7)))
+    out = _Sources(labels, *(np.full(n, np.nan) for _ in range(8)))
     objects = ndimage.find_objects(segm)
     for k, lab in enumerate(labels):
         sl = objects[lab - 1] if lab - 1 < len(objects) else None
@@ -336,6 +345,7 @@ def _sources(data: np.ndarray, segm: np.ndarray, labels: np.ndarray) -> _Sources
             desc = np.sort(w)[::-1]
             n_half = int(np.searchsorted(np.cumsum(desc), 0.5 * tot)) + 1
             out.r_own[k] = math.sqrt(n_half / math.pi)
+            out.ellipticity[k] = _ellipticity(w, xs, ys)
         j = int(np.argmax(vals))
         out.peak[k], out.px[k], out.py[k] = vals[j], xs[j] + sl[1].start, ys[j] + sl[0].start
     return out
@@ -346,19 +356,44 @@ def _bin_factor(h: int, w: int) -> int:
 
 
 def _binned(image: np.ndarray, b: int) -> np.ndarray:
-    """Block mean by ``b`` (edges that do not fill a block are dropped), float32 (hb, wb, c)."""
+    """Block mean by ``b`` (edges that do not fill a block are dropped), float32 (hb, wb, ...).
+
+    Summed as b strided slices per axis: numpy's reduction over the axes of a
+    reshaped view is ten times slower on (H, W, 3) images.
+    """
+    image = image.astype(np.float32, copy=False)
     if b == 1:
-        return image.astype(np.float32, copy=False)
+        return image
     hb, wb = image.shape[0] // b, image.shape[1] // b
-    blocks = image[: hb * b, : wb * b].reshape(hb, b, wb, b, image.shape[2])
-    return blocks.mean(axis=(1, 3), dtype=np.float32)
+    a = image[: hb * b, : wb * b]
+    rows = a[0::b].copy()
+    for i in range(1, b):
+        rows += a[i::b]
+    out = rows[:, 0::b].copy()
+    for i in range(1, b):
+        out += rows[:, i::b]
+    out *= np.float32(1.0 / (b * b))
+    return out
 
 
 def _block_max(a: np.ndarray, b: int) -> np.ndarray:
+    """Block maximum by ``b`` of a 2-D array (strided slices, as :func:`_binned`)."""
     if b == 1:
         return a
     hb, wb = a.shape[0] // b, a.shape[1] // b
-    return a[: hb * b, : wb * b].reshape(hb, b, wb, b).max(axis=(1, 3))
+    a = a[: hb * b, : wb * b]
+    rows = a[0::b].copy()
+    for i in range(1, b):
+        np.maximum(rows, a[i::b], out=rows)
+    out = rows[:, 0::b].copy()
+    for i in range(1, b):
+        np.maximum(out, rows[:, i::b], out=out)
+    return out
+
+
+def _channel_max(image: np.ndarray) -> np.ndarray:
+    """Per-pixel maximum over the channels (``max(axis=2)`` is slow on (H, W, 3))."""
+    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
 
 
 def _sky_stats(values: np.ndarray, iters: int = 5, clip: float = 3.0) -> tuple[float, float]:
@@ -380,34 +415,39 @@ def _sky_stats(values: np.ndarray, iters: int = 5, clip: float = 3.0) -> tuple[f
     return med, std
 
 
-def _moments(
-    data: np.ndarray, mask: np.ndarray, window: tuple[float, float, float] | None = None
-) -> tuple[float, float, float, float]:
-    """Centroid, ellipticity 1 - b/a and major-axis angle of the positive flux in ``mask``.
-
-    ``window`` (x, y, sigma): weight by a circular Gaussian around (x, y) as well
-    (SExtractor's windowed centroid), which follows the light peak instead of the
-    isophote's outline.
-    """
-    ys, xs = np.nonzero(mask)
-    w = np.clip(data[ys, xs], 0.0, None).astype(np.float64)
-    if window is not None:
-        wx, wy, ws = window
-        w = w * np.exp(-0.5 * ((xs - wx) ** 2 + (ys - wy) ** 2) / ws**2)
+def _second_moments(w: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float]:
+    """Central second moments (xx, yy, xy) of weights w at pixels (xs, ys), pixel extent added."""
     tot = w.sum()
-    if tot <= 0 or xs.size < 3:
-        return math.nan, math.nan, math.nan, math.nan
     mx, my = (w * xs).sum() / tot, (w * ys).sum() / tot
     dx, dy = xs - mx, ys - my
     cxx = (w * dx * dx).sum() / tot + 1.0 / 12.0  # + the pixel's own extent, as photutils
     cyy = (w * dy * dy).sum() / tot + 1.0 / 12.0
     cxy = (w * dx * dy).sum() / tot
+    return float(cxx), float(cyy), float(cxy)
+
+
+def _axes(cxx: float, cyy: float, cxy: float) -> tuple[float, float]:
+    """Ellipticity 1 - b/a and major-axis angle of the moments' ellipse."""
     common = math.hypot(0.5 * (cxx - cyy), cxy)
     a2 = 0.5 * (cxx + cyy) + common
     b2 = max(0.5 * (cxx + cyy) - common, 0.0)
-    ellipticity = 1.0 - math.sqrt(b2 / a2)
-    theta = 0.5 * math.atan2(2.0 * cxy, cxx - cyy)
-    return float(mx), float(my), ellipticity, _wrap_axis(theta)
+    return 1.0 - math.sqrt(b2 / a2), _wrap_axis(0.5 * math.atan2(2.0 * cxy, cxx - cyy))
+
+
+def _ellipticity(w: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
+    return _axes(*_second_moments(w, xs, ys))[0] if w.sum() > 0 and w.size >= 3 else math.nan
+
+
+def _moments(data: np.ndarray, mask: np.ndarray) -> tuple[float, float, float, float]:
+    """Centroid, ellipticity 1 - b/a and major-axis angle of the positive flux in ``mask``."""
+    ys, xs = np.nonzero(mask)
+    w = np.clip(data[ys, xs], 0.0, None).astype(np.float64)
+    tot = w.sum()
+    if tot <= 0 or xs.size < 3:
+        return math.nan, math.nan, math.nan, math.nan
+    mx, my = (w * xs).sum() / tot, (w * ys).sum() / tot
+    ellipticity, theta = _axes(*_second_moments(w, xs, ys))
+    return float(mx), float(my), ellipticity, theta
 
 
 def _wrap_axis(theta: float) -> float:
@@ -544,31 +584,40 @@ def _radii(prof: _Profile) -> tuple[float, float]:
     return r_petro, float(e[k - 1] + f * (e[k] - e[k - 1]))
 
 
-def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
-    from photutils.segmentation import deblend_sources, detect_sources
+def _noise_correlation(det_img: np.ndarray, rms: float) -> float:
+    """How much more than rms sqrt(n) the noise of a sum of n pixels is (1 to 2).
 
-    img = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-    h, w = img.shape[:2]
-    b = _bin_factor(h, w)
-    rgb = _binned(img, b)
-    det_img = rgb.mean(axis=2)
-    sky, rms = _sky_stats(det_img)
-    data = det_img - np.float32(sky)
-    frame = _Frame(Detection(), b, rgb, data, rms)
-    d = frame.det
-    d.sky = _channel_sky(rgb, None)
-    if not np.isfinite(rms) or rms <= 0:
-        d.flag = "bad image"
-        return frame
+    Resampled cutouts have noise correlated over several pixels. Binning 2 x 2
+    more halves white noise; the rms that remains measures the correlation.
+    """
+    if min(det_img.shape) < 8 or rms <= 0:
+        return 1.0
+    rms2 = _sky_stats(_binned(det_img[..., None], 2)[..., 0])[1]
+    return min(max(2.0 * rms2 / rms, 1.0), 2.0)
+
+
+def _segment(
+    data: np.ndarray, rms: float, b: int, img: np.ndarray, frame: _Frame,
+    settings: NormaliseSettings,
+) -> bool:
+    """Segment, pick the central source and split off what is not the galaxy.
+
+    Fills ``frame.segm``, ``frame.galaxy`` and ``frame.contaminants``; returns
+    False when nothing is detected.
+    """
+    from photutils.segmentation import deblend_sources, detect_sources
+    from photutils.utils.exceptions import NoDetectionsWarning
 
     # Detect on the smoothed image against the noise of the unsmoothed one (the
     # usual photutils recipe: smoothing is a matched filter for extended light).
     smooth = ndimage.gaussian_filter(data, 1.0, truncate=3.0)
     npix = max(3, math.ceil(settings.npixels / b**2))
-    segm_img = detect_sources(smooth, settings.detect_sigma * rms, npix)
+    with warnings.catch_warnings():
+        # An empty frame is an outcome here (flagged by the caller), not a warning.
+        warnings.simplefilter("ignore", NoDetectionsWarning)
+        segm_img = detect_sources(smooth, settings.detect_sigma * rms, npix)
     if segm_img is None:
-        d.flag = "no source"
-        return frame
+        return False
     parents = _sources(data, segm_img.data, np.asarray(segm_img.labels))
     k = int(np.argmax(parents.score(data.shape)))
     label = int(parents.labels[k])
@@ -577,9 +626,11 @@ def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
     contaminants: list[int] = []
     if settings.deblend:
         # Deblend only the central segment: the others are neighbours or stars
-        # whole, and deblending is the costliest step.
-        sig_deb = max(1.0, _DEBLEND_SMOOTH * float(parents.r_own[k]))
-        deb_img = ndimage.gaussian_filter(data, sig_deb, truncate=3.0)
+        # whole, and deblending is the costliest step. Deblend a version smoothed
+        # on the galaxy's own scale: spiral arms and knots then stay in one piece
+        # while stars and neighbours in contact keep their own peaks.
+        r_parent = float(parents.r_own[k])
+        deb_img = ndimage.gaussian_filter(data, max(1.0, _DEBLEND_SMOOTH * r_parent), truncate=3.0)
         blended = deblend_sources(
             deb_img, segm_img, npix, labels=[label], contrast=DEBLEND_CONTRAST,
             progress_bar=False,
@@ -594,7 +645,6 @@ def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
             # the galaxy) or that peak beyond the parent's half-light radius from it
             # (a star or neighbour in contact) are not the galaxy. Components that
             # peak close to it (the halves of a disk cut by a dust lane) are.
-            r_parent = float(parents.r_own[k])
             for j, lab in enumerate(kids.labels):
                 if j == main:
                     continue
@@ -604,12 +654,66 @@ def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
             if contaminants:
                 galaxy &= ~np.isin(segm, contaminants)
     frame.segm, frame.galaxy, frame.contaminants = segm, galaxy, tuple(contaminants)
+    return True
+
+
+def _is_star(frame: _Frame, img: np.ndarray) -> bool:
+    """Whether the central source is a bright star rather than a galaxy.
+
+    A star's stretched image is mostly its clipped disc: the saturated pixels
+    cover at least _CENTRAL_STAR_CORE of the area holding half the light, and
+    they are round once opened (which drops bleed trails and diffraction
+    spikes). A saturated galaxy core is a smaller part of the galaxy (ellipticals
+    reach 0.4 on the demo sample) or elongated (disks, mergers).
+    """
+    assert frame.galaxy is not None
+    if frame.sat is None:
+        frame.sat = _block_max(_channel_max(img), frame.bin)
+    saturated = (frame.sat >= _SATURATED) & frame.galaxy
+    n_sat = int(saturated.sum())
+    if n_sat < 5:
+        return False
+    # Open with a disc half the radius of the saturated area: a star's disc stays,
+    # trails and spikes narrower than it go.
+    r = max(1, int(0.5 * math.sqrt(n_sat / math.pi)))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    ys, xs = np.nonzero(ndimage.binary_opening(saturated, structure=xx * xx + yy * yy <= r * r))
+    if xs.size < 5:
+        return False
+    src = _sources(frame.data, frame.galaxy.astype(np.int32), np.array([1]))
+    fraction = n_sat / (math.pi * src.r_own[0] ** 2)
+    roundness = _ellipticity(np.ones(xs.size), xs.astype(np.float64), ys.astype(np.float64))
+    return bool(fraction >= _CENTRAL_STAR_CORE and roundness <= _CENTRAL_STAR_ROUND)
+
+
+def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
+    """Measure the central galaxy (see the module docstring); never raises on a hard image."""
+    img = np.asarray(image, dtype=np.float32)
+    if not np.isfinite(img).all():
+        img = np.nan_to_num(img, nan=0.0, posinf=1.0, neginf=0.0)
+    h, w = img.shape[:2]
+    b = _bin_factor(h, w)
+    rgb = _binned(img, b)
+    det_img = rgb.mean(axis=2)
+    sky, rms = _sky_stats(det_img)
+    data = det_img - np.float32(sky)
+    frame = _Frame(Detection(), b, rgb, data, rms)
+    d = frame.det
+    d.sky = _channel_sky(rgb, None)
+    if not np.isfinite(rms) or rms <= 1e-6:  # a constant frame (or one of rounding noise)
+        d.flag = "bad image"
+        return frame
+    if not _segment(data, rms, b, img, frame, settings):
+        d.flag = "no source"
+        return frame
+    segm, galaxy = frame.segm, frame.galaxy
+    assert segm is not None and galaxy is not None
     d.sky = _channel_sky(rgb, segm)
 
     flux = float(np.clip(data[galaxy], 0.0, None).sum())
     area = int(galaxy.sum())
     d.flux = flux * b * b
-    d.snr = flux / (rms * math.sqrt(max(area, 1)))
+    d.snr = flux / (_noise_correlation(det_img, rms) * rms * math.sqrt(max(area, 1)))
     xb, yb, ellipticity, theta = _moments(data, galaxy)
     if not math.isfinite(xb):
         d.flag = "no source"
@@ -640,6 +744,8 @@ def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
         d.flag = "too small"
     elif settings.radius_multiple * d.r_half > MAX_ZOOM_OUT * max(h, w):
         d.flag = "too large"
+    elif _is_star(frame, img):
+        d.flag = "star"
     return frame
 
 
@@ -669,15 +775,20 @@ def _check_image(image: np.ndarray) -> np.ndarray:
 
 # -- star masking -----------------------------------------------------------------------------
 def _star_labels(frame: _Frame, image: np.ndarray) -> list[int]:
-    """Sources other than the galaxy that look like stars: compact and bright, or saturated.
+    """Sources other than the galaxy that look like stars.
 
-    Candidates: the components split off the galaxy and the other segments.
-    Compact: the radius of the area holding half a source's light is at most
-    _COMPACT of the galaxy's half-light radius. Bright: its peak rises
-    _STAR_EXCESS noise sigmas above the galaxy's ring surface brightness there,
-    and above that surface brightness itself -- so knots of star formation (a
-    modest bump on bright disk light) stay. Saturated: a pixel at 1 in a
-    channel, which only stars and galaxy cores reach.
+    Candidates: the components split off the galaxy and the other segments. A
+    star is either
+
+    * saturated, with the saturated pixels covering at least _SAT_CORE of the
+      area that holds half its light: a bright star is mostly its flat,
+      clipped disc once stretched, while a saturated galaxy nucleus (a
+      neighbour's, a merger partner's) is a small part of an extended body; or
+    * compact -- the area holding half its light is a circle of at most
+      _COMPACT of the galaxy's (circularised) half-light radius -- and bright:
+      its peak rises _STAR_EXCESS noise sigmas above the galaxy's ring surface
+      brightness there, and above that surface brightness itself, so knots of
+      star formation (a modest bump on bright disk light) stay.
     """
     segm, prof, b, det = frame.segm, frame.profile, frame.bin, frame.det
     if segm is None or prof is None or frame.galaxy is None:
@@ -687,14 +798,16 @@ def _star_labels(frame: _Frame, image: np.ndarray) -> list[int]:
     if not labels.size:
         return []
     if frame.sat is None:
-        frame.sat = _block_max(image.max(axis=2), b)
+        frame.sat = _block_max(_channel_max(image), b)
     src = _sources(frame.data, segm, labels)
+    n_sat = np.atleast_1d(ndimage.sum(frame.sat >= _SATURATED, segm, labels))
     r_gal = det.r_half / b * math.sqrt(prof.q)  # circularised, as r_own
     stars = []
     for j, lab in enumerate(src.labels):
         if not math.isfinite(src.peak[j]):
             continue
-        if frame.sat[segm == lab].max() >= _SATURATED:
+        core = n_sat[j] / (math.pi * src.r_own[j] ** 2)
+        if core >= _SAT_CORE_ANY or (core >= _SAT_CORE and src.ellipticity[j] < _ROUND):
             stars.append(int(lab))
             continue
         galaxy_sb = max(prof.sb_at(src.px[j], src.py[j]), 0.0)
@@ -711,13 +824,22 @@ def _rng_for(image: np.ndarray) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(np.ascontiguousarray(image[::4, ::4]).tobytes()))
 
 
+def _block_pixels(yb: np.ndarray, xb: np.ndarray, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input-pixel rows and columns of the b x b blocks of binned pixels (yb, xb)."""
+    off = np.arange(b)
+    ys = (yb[:, None, None] * b + off[None, :, None]) + np.zeros((1, 1, b), dtype=np.int64)
+    xs = (xb[:, None, None] * b + off[None, None, :]) + np.zeros((1, b, 1), dtype=np.int64)
+    return ys.ravel(), xs.ravel()
+
+
 def _mask_stars(image: np.ndarray, frame: _Frame) -> np.ndarray:
     """A copy of ``image`` with star-like sources replaced (see :func:`_star_labels`).
 
     Masked pixels take the value of their mirror image through the galaxy centre
     (galaxies are roughly point-symmetric, and sky mirrors to sky with its own
     noise); where the mirror is off-frame or masked too, sky pixels drawn at random
-    from the frame.
+    from the frame. Everything is indexed through the binned mask: no full-size
+    masks are built.
     """
     stars = _star_labels(frame, image)
     frame.det.n_masked = len(stars)
@@ -727,28 +849,28 @@ def _mask_stars(image: np.ndarray, frame: _Frame) -> np.ndarray:
     assert segm is not None
     mask_b = np.isin(segm, stars)
     mask_b = ndimage.binary_dilation(mask_b, iterations=1)  # the halo beyond the isophote
-    h, w = image.shape[:2]
-    # Up-sample the binned mask to input pixels (edges beyond the last block: unmasked).
-    mask = np.zeros((h, w), dtype=bool)
     hb, wb = mask_b.shape
-    mask[: hb * b, : wb * b] = np.repeat(np.repeat(mask_b, b, axis=0), b, axis=1)
-    ys, xs = np.nonzero(mask)
+    h, w = image.shape[:2]
+    ys, xs = _block_pixels(*np.nonzero(mask_b), b)
     my = np.rint(2 * frame.det.y - ys).astype(np.int64)
     mx = np.rint(2 * frame.det.x - xs).astype(np.int64)
-    inside = (mx >= 0) & (mx < w) & (my >= 0) & (my < h)
-    good = inside.copy()
-    good[inside] = ~mask[my[inside], mx[inside]]
+    good = (mx >= 0) & (mx < w) & (my >= 0) & (my < h)
+    # A mirror pixel beyond the binned area (the last partial block) is unmasked.
+    myb, mxb = np.minimum(my[good] // b, hb - 1), np.minimum(mx[good] // b, wb - 1)
+    in_binned = (my[good] < hb * b) & (mx[good] < wb * b)
+    good[good] = ~(mask_b[myb, mxb] & in_binned)
     out = image.astype(np.float32, copy=True)
     out[ys[good], xs[good]] = image[my[good], mx[good]]
     rest = ~good
     if rest.any():
-        sky_b = segm == 0
-        sky = np.zeros((h, w), dtype=bool)
-        sky[: hb * b, : wb * b] = np.repeat(np.repeat(sky_b, b, axis=0), b, axis=1)
-        pool = image[sky]
-        if pool.shape[0] >= 10:
-            pick = _rng_for(image).integers(0, pool.shape[0], int(rest.sum()))
-            out[ys[rest], xs[rest]] = pool[pick]
+        sky_y, sky_x = np.nonzero(segm == 0)
+        n = int(rest.sum())
+        if sky_y.size >= 10:
+            rng = _rng_for(image)
+            pick = rng.integers(0, sky_y.size, n)
+            py = sky_y[pick] * b + rng.integers(0, b, n)
+            px = sky_x[pick] * b + rng.integers(0, b, n)
+            out[ys[rest], xs[rest]] = image[py, px]
         else:
             out[ys[rest], xs[rest]] = np.asarray(frame.det.sky, dtype=np.float32)
     return out
@@ -760,9 +882,11 @@ def _warp(image: np.ndarray, frame: _Frame, size: int, rotate: bool, multiple: f
 
     Output pixel (i, j) sits at u = (j - c) s, v = (i - c) s from the galaxy
     (c = (size - 1) / 2, s = input pixels per output pixel) along the major and
-    minor axes (or x and y without rotation). Before sampling, the input is
-    smoothed by a Gaussian of (s - 1) / 2 pixels (as skimage's rescale) so that
-    a reduction does not alias. Pixels outside the input take the sky: random
+    minor axes (or x and y without rotation). A reduction must not alias: the
+    input is smoothed to a Gaussian of (s - 1) / 2 pixels (skimage's rescale
+    default), cheaply -- block averaging by floor(s) first (area averaging, and
+    16x fewer pixels for the rest), then the remaining Gaussian width -- and
+    sampled with a cubic spline. Pixels off the input take the sky: random
     draws from the output's own sky pixels, so the padding has the noise of the
     rest of the image rather than a flat edge the features would notice.
     """
@@ -776,20 +900,24 @@ def _warp(image: np.ndarray, frame: _Frame, size: int, rotate: bool, multiple: f
     u, v = (jj - c) * s, (ii - c) * s
     x = det.x + u * ct - v * st
     y = det.y + u * st + v * ct
+    inside = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
+    k = max(1, int(s)) if s >= 2 else 1
     sigma = max(0.0, (s - 1.0) / 2.0)
-    # Work on the part of the input the output covers (plus the filter's reach).
-    pad = int(math.ceil(3 * sigma)) + 2
+    # Block averaging by k is a box of variance (k^2 - 1) / 12: add the rest.
+    sigma_rest = math.sqrt(max(sigma**2 - (k * k - 1) / 12.0, 0.0)) / k  # in blocks
+    # Work on the part of the input the output covers (plus the filters' reach).
+    pad = k * (int(math.ceil(3 * sigma_rest)) + 3)
     x0, x1 = max(int(math.floor(x.min())) - pad, 0), min(int(math.ceil(x.max())) + pad + 1, w)
     y0, y1 = max(int(math.floor(y.min())) - pad, 0), min(int(math.ceil(y.max())) + pad + 1, h)
-    inside = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
     out = np.empty((size, size, 3), dtype=np.float32)
-    if x0 >= x1 or y0 >= y1:  # no overlap at all (cannot happen for an accepted detection)
+    if x1 - x0 < k or y1 - y0 < k:  # no overlap (cannot happen for an accepted detection)
         out[:] = np.asarray(det.sky, dtype=np.float32)
         return out
-    crop = image[y0:y1, x0:x1].astype(np.float32, copy=False)
-    if sigma > 0:
-        crop = ndimage.gaussian_filter(crop, (sigma, sigma, 0.0), mode="nearest", truncate=3.0)
-    coords = np.stack([y - y0, x - x0])
+    crop = _binned(image[y0:y1, x0:x1], k)
+    if sigma_rest > 0.05:
+        crop = ndimage.gaussian_filter(crop, (sigma_rest, sigma_rest, 0.0), mode="nearest", truncate=3.0)
+    # Block j covers input pixels x0 + j k .. x0 + j k + k - 1.
+    coords = np.stack([(y - y0 - (k - 1) / 2) / k, (x - x0 - (k - 1) / 2) / k])
     for ch in range(3):
         # Cubic spline (sharper than bilinear when enlarging); 'nearest' extends the
         # edge half a pixel, the rest is padded below.

@@ -84,7 +84,8 @@ class SlurmCluster:
         self.base = Path(base or tempfile.mkdtemp(prefix="galclust-slurm-"))
         self.base.chmod(0o755)
         self.node = socket.gethostname().split(".")[0]
-        self.cpus = len(os.sched_getaffinity(0))
+        # at least 2: the workflow's threaded rules ask for 2 CPUs (see config_overrides)
+        self.cpus = max(len(os.sched_getaffinity(0)), 2)
         # a little under the machine's memory: slurmd drains a node that has less than configured
         self.memory_mb = max(int(node_memory_mb() * 0.9), 500)
         self.conf = self.base / "slurm.conf"
@@ -158,6 +159,9 @@ class SlurmCluster:
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_CPU_Memory",
             "ReturnToService=2",
+            # trust this file's CPUs and memory, not the hardware (a 1-CPU CI machine still
+            # gets 2); nothing is enforced anyway without cgroups
+            "SlurmdParameters=config_overrides",
             # squeue shows finished jobs for an hour: the executor's status checks use squeue
             # (no accounting database, so no sacct), and the test reads them afterwards
             "MinJobAge=3600",

@@ -213,9 +213,16 @@ def cluster_summary(
     row_in = min(1.0, max(0.4, 18.0 / rows))
     label_in = 1.3
     gap_in = 0.25
-    top_in = 0.6 if title else 0.3
+    noise = " + noise" if groups[-1].is_noise else ""
+    counts = f"{n_clusters} clusters{noise}, {len(labs)} galaxies"
+    # the title on its own line above the counts; the figure at least as wide as either
+    heading = f"{title}\n{counts}" if title else f"clusters — {counts}"
+    top_in = 0.75 if title else 0.3
     block_in = label_in + n_examples * row_in * (w + _SEP) / (h + _SEP) + gap_in
-    fig_w, fig_h = n_blocks * block_in, rows * row_in + top_in + 0.15
+    content_w = n_blocks * block_in
+    fig_w = max(content_w, 0.3 + 0.1 * max(len(line) for line in heading.splitlines()))
+    left_in = (fig_w - content_w) / 2  # centre the blocks under a wider title
+    fig_h = rows * row_in + top_in + 0.15
     fig = new_figure(fig_w, fig_h)
     fontsize = min(10.0, max(6.0, row_in * 72 * 0.3))
     for b in range(n_blocks):
@@ -235,7 +242,7 @@ def cluster_summary(
             grid[y : y + h, x : x + w] = 255
         ax_h = len(block) * row_in
         ax = fig.add_axes((
-            (b * block_in + label_in) / fig_w,
+            (left_in + b * block_in + label_in) / fig_w,
             (fig_h - top_in - ax_h) / fig_h,
             (block_in - label_in - gap_in) / fig_w,
             ax_h / fig_h,
@@ -255,10 +262,7 @@ def cluster_summary(
             ax.text(x + w / 2, y + h - 1, text, ha="center", va="bottom",
                     fontsize=id_fontsize, color="white", clip_on=True,
                     bbox={"facecolor": "black", "alpha": 0.5, "pad": 0.3, "linewidth": 0})
-    noise = " + noise" if groups[-1].is_noise else ""
-    heading = title or "clusters"
-    fig.suptitle(f"{heading} — {n_clusters} clusters{noise}, {len(labs)} galaxies",
-                 y=1.0 - 0.12 / fig_h, va="top", fontsize=12)
+    fig.suptitle(heading, y=1.0 - 0.12 / fig_h, va="top", fontsize=12)
     return save_figure(fig, path)
 
 
