@@ -2,7 +2,7 @@
 
 The reference study's cutouts were already centred on the target and scaled to
 its effective radius (0.02 R_e per pixel, 8.48 R_e across the frame), so its
-preprocessing was a plain resize. Real cutouts (a fixed pixel scale, a catalog
+preprocessing was a plain resize. Other cutouts (a fixed pixel scale, a catalog
 radius from another band, a pointing offset) are not, and a clustering of raw
 pixels then groups galaxies by apparent size and position as much as by
 morphology. This module measures the galaxy in the image itself and resamples
@@ -19,48 +19,57 @@ Modes (:attr:`NormaliseSettings.mode`)
         As ``recentre``, and rotated so that the galaxy's major axis is
         horizontal.
 
-``mask_stars`` (any mode) replaces compact bright sources other than the
-galaxy (foreground stars) before resampling.
+``mask_stars`` (any mode) replaces foreground stars (saturated discs, or
+compact sources well above the galaxy's light) before resampling.
 
 Measurement (:func:`detect_central_galaxy`), on the mean of the three channels:
 
 1. Block-average to about :data:`DETECT_SIZE` pixels across (a 424-pixel
    SkyServer cutout by 4): the galaxies are tens of pixels across, binning
-   costs them nothing and makes segmentation ~16x cheaper and less noisy.
-2. Sky level and noise: sigma-clipped median and standard deviation
-   (one value per frame: cutouts are small next to sky variations).
+   costs them little and makes everything after it ~16x cheaper.
+2. Sky level and noise: sigma-clipped median and standard deviation, one
+   value per frame (cutouts are small next to sky variations).
 3. Segmentation (photutils ``detect_sources``) of the image smoothed by a
    Gaussian of one binned pixel, above ``detect_sigma`` times the noise.
-4. The central source is the segment with the largest flux times a Gaussian
-   weight of its distance from the frame centre (sigma
-   :data:`CENTRE_SIGMA` of the frame): the target, not a brighter star or
-   neighbour off-centre. Only that segment is deblended (photutils
-   ``deblend_sources``, SExtractor's contrast 0.005), and the same rule picks
-   the central child.
-5. Centre: flux-weighted centroid of the central segment (background
-   subtracted). Shape: its second moments (ellipticity 1 - b/a, angle of the
-   major axis), as photutils' ``SourceCatalog`` computes them.
-6. Radius: SDSS-style Petrosian radius r_P (eta = 0.2) from a circular
-   profile around the centre, then the half-light radius = the radius holding
-   half the flux inside 2 r_P (SDSS ``petroR50``). The profile averages each
-   annulus over the pixels not claimed by other sources and inside the frame,
-   so neighbours, stars, over-split galaxy pieces and frame edges do not bias
-   it.
+4. The central segment is the one with the largest flux times a Gaussian
+   weight of its distance from the frame centre (sigma :data:`CENTRE_SIGMA`
+   of the frame): the target, not a brighter star or neighbour off-centre.
+5. Only that segment is deblended (photutils ``deblend_sources``, contrast
+   :data:`DEBLEND_CONTRAST`), on a version smoothed on the galaxy's own scale
+   so that spiral arms and knots stay whole. The same rule picks the central
+   component; the components that are compact or peak beyond the segment's
+   half-light radius from it (stars, neighbours in contact) are split off.
+6. Shape: second moments of the galaxy's pixels (ellipticity 1 - b/a, angle
+   of the major axis), as photutils' ``SourceCatalog`` computes them.
+7. Radius: a growth curve in elliptical rings of that shape (like NSA's
+   elliptical Petrosian radii, the study's R_e): the Petrosian radius r_P
+   (eta = 0.2, SDSS), then ``r_half``, the semi-major axis holding half the
+   flux inside 2 r_P. Each ring's mean is taken over the pixels of no other
+   source and inside the frame, so neighbours, stars and frame edges do not
+   bias it.
+8. Centre: a Gaussian-windowed centroid (SExtractor's XWIN) whose window
+   shrinks from the half-light radius to a quarter of it, so it settles on the
+   nucleus rather than the middle of an isophote that arms, a bar or a
+   deblending boundary pull aside. Then the growth curve again around it.
 
 Conventions: ``x`` is the column and ``y`` the row of the input image, pixel
 centres at integers (photutils). ``theta`` is the angle of the major axis from
 the +x axis towards +y, in (-pi/2, pi/2] (photutils ``orientation``; for an
 image displayed with row 0 on top, as a JPEG, that is clockwise). For a cutout
 with north up and east left, a position angle PA (north through east) is
-``theta = pi/2 - PA`` modulo pi.
+``theta = pi/2 - PA`` modulo pi. ``r_half`` and ``r_petro`` are semi-major
+axes; the circularised radius is ``r_half * sqrt(1 - ellipticity)``.
 
-On asinh-stretched colour images (SDSS JPEGs) the measured half-light radius
-is that of the displayed light, not the photometric R_e: the stretch lifts the
-outskirts, so it is larger for concentrated galaxies. ``radius_multiple`` is
-relative to the measured radius.
+On asinh-stretched colour images (SDSS JPEGs) the radius is that of the
+displayed light, not the photometric R_e: the stretch lifts faint light and
+clips bright cores, and seeing rounds small galaxies. On the demo sample the
+circularised r_half is 0.7-0.95 R_e by class (10-90 %: 0.64-1.1), and larger
+for brighter galaxies. ``radius_multiple`` is relative to the measured radius.
 
 A failed detection never raises and never drops the galaxy: :func:`normalise`
-returns the plain resize and a :class:`Detection` whose ``flag`` says why.
+returns the plain resize and a :class:`Detection` whose ``flag`` says why
+(:data:`FLAGS`). A frame filled edge to edge by its galaxy leaves no sky to
+measure and is usually flagged ``faint`` or ``too large``.
 """
 
 from __future__ import annotations
@@ -91,13 +100,13 @@ MODES: tuple[str, ...] = ("none", "recentre", "full")
 """Values of ``preprocess.normalise.mode``."""
 
 FLAGS: dict[str, str] = {
-    "no source": "nothing above the detection threshold near the frame centre",
+    "no source": "nothing in the frame above the detection threshold",
     "faint": "the central source is not significant (integrated S/N below MIN_SNR)",
     "off centre": "the central source lies further than MAX_OFFSET of the frame from its centre",
     "too small": "the half-light radius is below MIN_RADIUS pixels",
     "too large": "the crop would span more than MAX_ZOOM_OUT frames",
     "star": "the central source is a saturated star (round, its core clipped)",
-    "bad image": "the image has no variation",
+    "bad image": "the image has no variation (no sky noise to measure against)",
 }
 """Detection failure reasons (``Detection.flag``); an empty flag means success."""
 
@@ -143,7 +152,7 @@ _CENTRAL_STAR_ROUND = 0.1  # ... with a core this round is a star: no galaxy to 
 _DEBLEND_SMOOTH = 0.35  # deblend on the image smoothed by this fraction of the segment size
 _WINDOW_ITERS = 10  # windowed-centroid iterations per window (it converges in a few)
 _WINDOW_SHRINK = 0.7  # window shrink factor between rounds
-_WINDOW_FINAL = 4.0  # the last window is the circularised half-light radius over this
+_WINDOW_FINAL = 4.0  # the last window's sigma is the half-light radius over this
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -151,11 +160,12 @@ _WINDOW_FINAL = 4.0  # the last window is the circularised half-light radius ove
 class NormaliseSettings:
     """How to normalise cutouts (config ``preprocess.normalise``).
 
-    ``radius_multiple``: the output spans this many half-light radii from edge to edge
-    (the study's frames span 8.48 R_e: 424 pixels at 0.02 R_e per pixel... i.e. R_e =
-    50 pixels). ``detect_sigma``: detection threshold in noise sigmas. ``npixels``:
-    minimum area of a detection, in input pixels. ``deblend``: split the central
-    segment into its components (separates overlapping stars and neighbours).
+    ``mode``: ``none``, ``recentre`` or ``full`` (see the module docstring).
+    ``radius_multiple``: the output spans this many half-light radii (semi-major
+    axes) from edge to edge; the study's frames span 8.48 R_e (424 pixels at 0.02 R_e
+    per pixel). ``mask_stars``: replace foreground stars. ``detect_sigma``: detection
+    threshold in noise sigmas. ``npixels``: minimum area of a detection, in input
+    pixels. ``deblend``: split stars and neighbours in contact off the galaxy.
     """
 
     mode: str = "none"
@@ -267,7 +277,6 @@ class _Frame:
 
     det: Detection
     bin: int  # bin factor
-    rgb: np.ndarray  # binned image (hb, wb, 3)
     data: np.ndarray  # binned detection image minus sky
     rms: float  # noise of `data` per binned pixel
     segm: np.ndarray | None = None  # labels (0: sky), the central segment deblended
@@ -279,7 +288,7 @@ class _Frame:
 
 @dataclass
 class _Profile:
-    """Elliptical growth curve: ring edges (semi-major axis), enclosed flux, ring surface brightness."""
+    """Growth curve in elliptical rings: edges (semi-major axes), enclosed flux, ring means."""
 
     xc: float
     yc: float
@@ -315,7 +324,7 @@ class _Sources:
     peak: np.ndarray  # highest pixel and where
     px: np.ndarray
     py: np.ndarray
-    r_own: np.ndarray  # radius of the circle with the area of the brightest pixels holding half the flux
+    r_own: np.ndarray  # radius of a circle the size of the brightest pixels holding half the flux
     ellipticity: np.ndarray  # from second moments
 
     def score(self, shape: tuple[int, int]) -> np.ndarray:
@@ -572,14 +581,14 @@ def _radii(prof: _Profile) -> tuple[float, float]:
     r_total = min(2.0 * r_petro, r_max) if math.isfinite(r_petro) else r_max
     # Noise may make the growth curve wiggle: take the first crossing of half the
     # flux from the inside.
-    inner = edges <= r_total
-    e, cum = edges[inner], enclosed[inner]
-    half = 0.5 * float(L(r_total))
+    inner = edges < r_total
+    total = float(L(r_total))
+    e = np.append(edges[inner], r_total)
+    cum = np.append(enclosed[inner], total)
+    half = 0.5 * total
     if half <= 0 or e.size < 2:
         return r_petro, math.nan
-    k = int(np.argmax(cum >= half))
-    if k == 0:
-        return r_petro, float(e[0])
+    k = int(np.argmax(cum >= half))  # >= 1: cum[0] = 0 < half <= cum[-1]
     f = (half - cum[k - 1]) / (cum[k] - cum[k - 1]) if cum[k] != cum[k - 1] else 0.0
     return r_petro, float(e[k - 1] + f * (e[k] - e[k - 1]))
 
@@ -597,8 +606,7 @@ def _noise_correlation(det_img: np.ndarray, rms: float) -> float:
 
 
 def _segment(
-    data: np.ndarray, rms: float, b: int, img: np.ndarray, frame: _Frame,
-    settings: NormaliseSettings,
+    data: np.ndarray, rms: float, b: int, frame: _Frame, settings: NormaliseSettings
 ) -> bool:
     """Segment, pick the central source and split off what is not the galaxy.
 
@@ -664,7 +672,9 @@ def _is_star(frame: _Frame, img: np.ndarray) -> bool:
     cover at least _CENTRAL_STAR_CORE of the area holding half the light, and
     they are round once opened (which drops bleed trails and diffraction
     spikes). A saturated galaxy core is a smaller part of the galaxy (ellipticals
-    reach 0.4 on the demo sample) or elongated (disks, mergers).
+    reach 0.4 on the demo sample, disks and mergers 0.85) or elongated (ellipticity
+    of the core above 0.13 for disks and mergers; stars below 0.05, or 0.12 with a
+    bleed trail).
     """
     assert frame.galaxy is not None
     if frame.sat is None:
@@ -677,33 +687,41 @@ def _is_star(frame: _Frame, img: np.ndarray) -> bool:
     # trails and spikes narrower than it go.
     r = max(1, int(0.5 * math.sqrt(n_sat / math.pi)))
     yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    ys, xs = np.nonzero(ndimage.binary_opening(saturated, structure=xx * xx + yy * yy <= r * r))
-    if xs.size < 5:
+    core = ndimage.binary_opening(saturated, structure=xx * xx + yy * yy <= r * r)
+    if core.sum() < 5:
         return False
     src = _sources(frame.data, frame.galaxy.astype(np.int32), np.array([1]))
     fraction = n_sat / (math.pi * src.r_own[0] ** 2)
-    roundness = _ellipticity(np.ones(xs.size), xs.astype(np.float64), ys.astype(np.float64))
-    return bool(fraction >= _CENTRAL_STAR_CORE and roundness <= _CENTRAL_STAR_ROUND)
+    # Roundness on the input pixels of the core (binned, a small disc is a blocky
+    # polygon whose moments read ellipticity ~0.1).
+    ys, xs = _block_pixels(*np.nonzero(ndimage.binary_dilation(core)), frame.bin)
+    keep = _channel_max(img[ys, xs][:, None, :])[:, 0] >= _SATURATED
+    xs, ys = xs[keep].astype(np.float64), ys[keep].astype(np.float64)
+    roundness = _ellipticity(np.ones(xs.size), xs, ys)
+    # A bleed trail across the disc leaves a stub the opening keeps: the more the
+    # core dominates, the less round it needs to be.
+    return bool(
+        (fraction >= _CENTRAL_STAR_CORE and roundness <= _CENTRAL_STAR_ROUND)
+        or (fraction >= 2 * _CENTRAL_STAR_CORE and roundness <= 2 * _CENTRAL_STAR_ROUND)
+    )
 
 
 def _measure(image: np.ndarray, settings: NormaliseSettings) -> _Frame:
     """Measure the central galaxy (see the module docstring); never raises on a hard image."""
-    img = np.asarray(image, dtype=np.float32)
-    if not np.isfinite(img).all():
-        img = np.nan_to_num(img, nan=0.0, posinf=1.0, neginf=0.0)
+    img = _finite(np.asarray(image, dtype=np.float32))
     h, w = img.shape[:2]
     b = _bin_factor(h, w)
     rgb = _binned(img, b)
     det_img = rgb.mean(axis=2)
     sky, rms = _sky_stats(det_img)
     data = det_img - np.float32(sky)
-    frame = _Frame(Detection(), b, rgb, data, rms)
+    frame = _Frame(Detection(), b, data, rms)
     d = frame.det
     d.sky = _channel_sky(rgb, None)
     if not np.isfinite(rms) or rms <= 1e-6:  # a constant frame (or one of rounding noise)
         d.flag = "bad image"
         return frame
-    if not _segment(data, rms, b, img, frame, settings):
+    if not _segment(data, rms, b, frame, settings):
         d.flag = "no source"
         return frame
     segm, galaxy = frame.segm, frame.galaxy
@@ -757,13 +775,22 @@ def _channel_sky(rgb: np.ndarray, segm: np.ndarray | None) -> tuple[float, float
     return (float(med[0]), float(med[1]), float(med[2]))
 
 
-def detect_central_galaxy(image: np.ndarray, settings: NormaliseSettings | None = None) -> Detection:
+def detect_central_galaxy(
+    image: np.ndarray, settings: NormaliseSettings | None = None
+) -> Detection:
     """Measure the central galaxy of an (H, W, 3) float image in [0, 1] (any size).
 
     Never raises on a hard image: a failure is reported in ``Detection.flag``.
     """
     image = _check_image(image)
     return _measure(image, settings or NormaliseSettings(mode="recentre")).det
+
+
+def _finite(image: np.ndarray) -> np.ndarray:
+    """NaN as 0 (no light), infinities as 0 and 1; finite images are returned as they are."""
+    if np.isfinite(image).all():
+        return image
+    return np.nan_to_num(image, nan=0.0, posinf=1.0, neginf=0.0)
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -915,7 +942,9 @@ def _warp(image: np.ndarray, frame: _Frame, size: int, rotate: bool, multiple: f
         return out
     crop = _binned(image[y0:y1, x0:x1], k)
     if sigma_rest > 0.05:
-        crop = ndimage.gaussian_filter(crop, (sigma_rest, sigma_rest, 0.0), mode="nearest", truncate=3.0)
+        crop = ndimage.gaussian_filter(
+            crop, (sigma_rest, sigma_rest, 0.0), mode="nearest", truncate=3.0
+        )
     # Block j covers input pixels x0 + j k .. x0 + j k + k - 1.
     coords = np.stack([(y - y0 - (k - 1) / 2) / k, (x - x0 - (k - 1) / 2) / k])
     for ch in range(3):
@@ -953,9 +982,10 @@ def normalise(
     Mode ``none`` without ``mask_stars`` is exactly :func:`resize_rgb` and measures
     nothing (the Detection is all NaN with an empty flag). Otherwise the galaxy is
     measured; when that fails (``Detection.flag`` set) the result is the plain resize
-    of the unmasked image, so every galaxy still comes out, flagged.
+    of the unmasked image, so every galaxy still comes out, flagged. Non-finite
+    pixels are read as 0 (NaN, -inf) or 1 (+inf) in every mode.
     """
-    image = _check_image(image)
+    image = _finite(_check_image(image))
     if not settings.measures:
         return resize_rgb(image, size), Detection()
     frame = _measure(image, settings)

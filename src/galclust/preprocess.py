@@ -35,7 +35,7 @@ def load_image(
     image = read_rgb(path, **(read_options or {}))
     if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 2:
         raise ImageError(f"{path}: unexpected image shape {image.shape}")
-    if normalise_settings is None or normalise_settings.mode == "none":
+    if normalise_settings is None:
         return resize_rgb(image, size), ""
     from .normalise import normalise
 
@@ -62,7 +62,7 @@ def preprocess_batch(
     normalisation fell back to a plain resize (empty when it did not). Returns the report.
     """
     settings = None
-    if normalise and normalise.get("mode", "none") != "none":
+    if normalise and (normalise.get("mode", "none") != "none" or normalise.get("mask_stars")):
         from .normalise import NormaliseSettings
 
         settings = NormaliseSettings.from_config(normalise)
