@@ -8,7 +8,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup slurm-deps demo test lint bench report clean
+.PHONY: setup system-deps demo test lint bench report clean
 
 $(BIN)/.galclust-installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "galclust needs Python >= 3.11"'
@@ -22,13 +22,13 @@ setup: $(BIN)/.galclust-installed
 demo: setup
 	$(BIN)/snakemake --cores $(CORES)
 
-# tests/test_slurm.py starts a one-node SLURM: it needs Debian's slurmctld, slurmd,
-# slurm-client and munge, installed here when run as root (as CI does). Not root and not
-# installed: that test fails and says to run `sudo tests/slurm/install.sh`.
-slurm-deps:
-	@if [ "$$(id -u)" = 0 ]; then bash tests/slurm/install.sh; fi
+# The tests drive real system programs: a one-node SLURM (tests/test_slurm.py) and headless
+# Chromium (tests/test_report.py), from Debian's packages, installed here when run as root (as CI
+# does). Not root and not installed: those tests fail and say to run `sudo tests/install-system-deps.sh`.
+system-deps:
+	@if [ "$$(id -u)" = 0 ]; then bash tests/install-system-deps.sh; fi
 
-test: setup slurm-deps
+test: setup system-deps
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -11,10 +11,8 @@ rule cluster:
     conda:
         "../envs/core.yaml"
     resources:
-        # affinity propagation and ward hold N×N matrices
-        mem_mb=lambda w: (
-            16000 if w.job.startswith(("affinity", "agglomerative")) else 4000
-        ),
+        # from the data size: affinity propagation and ward hold N×N float64 matrices
+        mem_mb=lambda w, attempt: PLAN.clustering_mem_mb(w.fs, w.job) * attempt,
     params:
         job=lambda w: PLAN.jobs[w.job].params,
         seed=PLAN.seed,

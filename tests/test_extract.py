@@ -182,6 +182,25 @@ def test_extract_store_streams_with_one_block_read_ahead(tmp_path, monkeypatch):
     np.testing.assert_array_equal(read_array(tmp_path / "f.zarr", "first"), x[:, 0, 0, :])
 
 
+def test_extract_store_computes_and_writes_in_steps_of_whole_batches(tmp_path):
+    import zarr
+
+    from galclust.extract import step_rows_for
+
+    _, x = image_store(tmp_path / "images.zarr", 150)
+    rec = Recorder([0])
+    rec.batch_size = 16
+    assert step_rows_for(rec, 100) == 64 and step_rows_for(rec, 40) == 40
+    extract_store(tmp_path / "images.zarr", tmp_path / "f.zarr", rec, block_rows=100)
+    assert [length for length, _ in rec.seen] == [64, 36, 50]  # blocks of 100 read, steps of 64 computed
+    assert zarr.open_group(str(tmp_path / "f.zarr"), mode="r")["first"].chunks == (64, 3)
+    np.testing.assert_array_equal(read_array(tmp_path / "f.zarr", "first"), x[:, 0, 0, :])
+    assert step_rows_for(DihedralAverage(PixelExtractor()), 256) == 256  # no batch size: whole blocks
+    wrapped = Recorder([0])
+    wrapped.batch_size = 100
+    assert step_rows_for(DihedralAverage(wrapped), 256) == 100
+
+
 def test_extract_store_empty_batch_gets_real_widths(tmp_path, refcnn):
     write_store(tmp_path / "images.zarr", [], {"images": np.zeros((0, 80, 80, 3), np.float32)})
     extract_store(tmp_path / "images.zarr", tmp_path / "f.zarr", KerasExtractor(refcnn, LAYERS))

@@ -3,8 +3,9 @@
 tests/slurm/cluster.py starts munged, slurmctld and slurmd on 127.0.0.1 in a temporary
 directory; config/tests/slurm.yaml then runs through tests/slurm/profile (the executor
 plugin, sbatch, srun) and, for comparison, locally with --cores 2. Every job must have gone
-through SLURM and the results must be identical. Needs root and Debian's slurmctld, slurmd,
-slurm-client and munge (tests/slurm/install.sh; `make test` and CI run it): without them
+through SLURM and the results must be identical. A dry run checks what the user-facing
+profile (slurm/config.yaml) asks for. Needs root and Debian's slurmctld, slurmd,
+slurm-client and munge (tests/install-system-deps.sh; `make test` and CI run it): without them
 this test fails, saying so.
 """
 
@@ -135,20 +136,18 @@ def test_every_job_went_through_slurm(slurm, runs):
 
 
 @pytest.mark.filterwarnings("ignore:Object at .snakemake_timestamp")
-def test_slurm_results_equal_local_results(runs, record_property):
-    sl, _, _, local, _, timings = runs
-    for key, seconds in timings.items():
-        record_property(key, seconds)  # wall times of the two runs (in --junitxml)
+def test_slurm_results_equal_local_results(runs):
+    sl, _, _, local, _, _ = runs
     files = lambda d: sorted(str(p.relative_to(d)) for p in (d / "results").rglob("*") if p.is_file())  # noqa: E731
     assert files(sl) == files(local)
-    # labels, scores, comparisons and the summary: byte for byte, CNN-based ones included
-    # (same seed and the same CPUs visible to TensorFlow in both runs: task/none binds nothing)
+    # labels, scores, training history, comparisons and the summary: byte for byte, the
+    # CNN-based ones included (same seed, and TensorFlow sees the same CPUs in both runs:
+    # task/none binds nothing). Not compared: the batches' cutouts/preprocess tables (they
+    # name absolute paths of their own run) and model.keras (a zip with timestamps).
     texts = [p.relative_to(sl) for p in (sl / "results").rglob("*")
              if p.name in ("labels.ecsv", "metrics.json", "summary.md") or p.suffix == ".tsv"]
     assert len([t for t in texts if t.name == "labels.ecsv"]) == 2
     for rel in texts:
-        if rel.parts[1] in ("batches",):
-            continue  # cutouts.ecsv / preprocess.ecsv name absolute paths of their own run
         assert (sl / rel).read_bytes() == (local / rel).read_bytes(), rel
     # features: the raw extractions and the PCA-reduced sets, exactly
     stores = [p.relative_to(sl) for p in (sl / "results").rglob("*.zarr")]
@@ -158,3 +157,34 @@ def test_slurm_results_equal_local_results(runs, record_property):
         assert a.keys() == b.keys(), rel
         for name in a:
             np.testing.assert_array_equal(a[name], b[name], err_msg=f"{rel}/{name}")
+
+
+def test_user_profile_dry_run(tmp_path):
+    """`snakemake --profile slurm -n` from the repository root: what each job would ask for."""
+    config = load_yaml(CONFIG)
+    config["features"]["pixels"] = {"extractor": "pixels", "pca": 8}  # a CPU-only extractor
+    config = write_config(tmp_path / "config.yaml", config)
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--profile", "slurm", "-n", "--snakefile", "Snakefile",
+         "--directory", str(tmp_path), "--configfile", str(config)],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    asks: dict[str, set[str]] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
+        m = re.match(r"(?:local)?rule (\w+):", block)
+        r = re.search(r"resources: (.*)", block)
+        if m and r:
+            wc = re.search(r"wildcards: (.*)", block)
+            key = m.group(1) + (f"[{wc.group(1)}]" if wc else "")
+            asks[key] = {kv for kv in r.group(1).split(", ") if kv.split("=")[0] in
+                         ("slurm_account", "slurm_partition", "gpu", "mem_mb", "runtime")}
+    assert asks["train_cnn[model=refcnn]"] >= {"slurm_partition=gpu", "gpu=1", "mem_mb=32000"}
+    # CNN features on the GPU partition with a GPU, the pixel baseline on the CPU one without
+    assert asks["extract[batch=b0000, extractor=refcnn]"] >= {"slurm_partition=gpu", "gpu=1"}
+    assert asks["extract[batch=b0000, extractor=pixels]"] >= {"slurm_partition=CHANGE_ME", "gpu=0"}
+    # clustering memory from the rule (N×N methods ask for more), every job with an account
+    mem = lambda key: next(int(a[7:]) for a in asks[key] if a.startswith("mem_mb="))  # noqa: E731
+    assert mem("cluster[fs=pixels, job=agglomerative-k4]") > mem("cluster[fs=pixels, job=kmeans-k4]")
+    assert all("slurm_account=CHANGE_ME" in a for k, a in asks.items() if not k.startswith("all"))

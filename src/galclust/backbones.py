@@ -42,8 +42,12 @@ saved from such a model reload exactly into the plain architecture.
 
 Mixed precision (``mixed_precision=True``) builds the network under Keras's
 ``mixed_float16`` policy, but only when a GPU is visible (see
-:func:`gpu_available`); on a CPU it is ignored. Features are always returned as
-float32.
+:func:`gpu_available`); on a CPU it is ignored. The default ``None`` follows
+Keras's global policy, which :func:`enable_mixed_precision` sets the same way.
+Features are always returned as float32.
+
+``tta=True`` averages the features over the 8 rotations and flips of each image
+(:class:`~galclust.extract.DihedralAverage`, which wraps any extractor).
 """
 
 from __future__ import annotations
@@ -190,9 +194,10 @@ def precision_policy(mixed_precision: bool | None) -> str:
 def configure_precision(mixed_precision: bool) -> str:
     """Set Keras's *global* dtype policy from the config flag; returns the policy set.
 
-    Models built afterwards (and not loaded from files, whose layers carry their
-    own policy) compute in that policy. Extractors here take ``mixed_precision``
-    themselves and do not need the global setting.
+    Models built afterwards compute in that policy; models loaded from files keep
+    the policy saved with their layers, but :class:`~galclust.extract.KerasExtractor`
+    and :class:`BackboneExtractor` (``mixed_precision=None``, the default) rebuild
+    them in the global policy. Call it before building the extractor.
     """
     import keras
 

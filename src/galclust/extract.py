@@ -148,22 +148,28 @@ def extract_store(
     extractor: Extractor,
     *,
     block_rows: int = 256,
+    step_rows: int | None = None,
     attrs: dict[str, Any] | None = None,
 ) -> None:
     """Stream the images of ``image_store`` through ``extractor`` into ``feature_store``.
 
     The feature store has one array per extractor output, rows aligned with ``ids``.
-    Three stages overlap: the next block of images is read from Zarr and the
-    previous block's features are written (compressed) to Zarr, each in its own
-    thread, while the current block is computed. At most one block is in each
-    stage, so memory is bounded by ``block_rows`` whatever the batch size or the
-    number of images (about three image blocks and two feature blocks).
+    Images are read ``block_rows`` at a time (the next block in a background
+    thread while the current one is computed) and computed and written
+    ``step_rows`` at a time (default: see :func:`step_rows_for`): each step's
+    features are compressed and written in a second thread while the next step
+    is computed, and they are the feature arrays' chunks. Small steps keep the
+    writing that cannot overlap (the last step's) short; steps that are a multiple
+    of the extractor's batch size keep its batches whole. At most one block is
+    read ahead and one step is being written, so memory is bounded by
+    ``block_rows`` whatever the number of images.
     """
     ids = read_ids(image_store)
     n = count_rows([image_store])
     meta = {**extractor.describe(), **(attrs or {})}
     names = list(extractor.output_names())
-    with create_store(feature_store, ids, meta, chunk_rows=block_rows) as writer:
+    step = step_rows or step_rows_for(extractor, block_rows)
+    with create_store(feature_store, ids, meta, chunk_rows=step) as writer:
         blocks = iter_blocks([image_store], "images", block_rows)
         start = 0
         created = False
@@ -177,23 +183,39 @@ def extract_store(
                 if item is None:
                     break
                 pending = reader.submit(next, blocks, None)
-                _, images = item
-                features = extractor.transform(images)
-                _check_block(extractor, features, names, len(images))
-                if not created:
-                    for key in names:
-                        _create_feature_array(writer, key, features[key].shape[1:])
-                    created = True
-                if written is not None:
-                    written.result()  # one block in flight: bounded memory, errors surface here
-                written = writing.submit(_write_block, writer, features, start)
-                start += len(images)
+                _, block = item
+                for offset in range(0, len(block), step):
+                    images = block[offset : offset + step]
+                    features = extractor.transform(images)
+                    _check_block(extractor, features, names, len(images))
+                    if not created:
+                        for key in names:
+                            _create_feature_array(writer, key, features[key].shape[1:])
+                        created = True
+                    if written is not None:
+                        written.result()  # one step in flight: bounded memory, errors surface here
+                    written = writing.submit(_write_block, writer, features, start)
+                    start += len(images)
             if written is not None:
                 written.result()
         if not created:  # an empty batch still gets its (empty) arrays
             for key, width in _empty_widths(extractor).items():
                 _create_feature_array(writer, key, (width,))
     log.info("extracted %s features of %d galaxies -> %s", extractor.name, n, feature_store)
+
+
+MIN_STEP_ROWS = 64
+
+
+def step_rows_for(extractor: Extractor, block_rows: int) -> int:
+    """Rows computed and written at a time: the smallest multiple of the extractor's
+    ``batch_size`` (if it has one) that is at least 64 rows, at most ``block_rows``."""
+    block_rows = max(1, int(block_rows))
+    batch = getattr(extractor, "batch_size", None)
+    if not isinstance(batch, int) or batch <= 0:
+        return block_rows
+    step = batch * -(-MIN_STEP_ROWS // batch)
+    return min(step, block_rows)
 
 
 FEATURE_ZSTD_LEVEL = 1
@@ -258,6 +280,9 @@ class DihedralAverage:
     def __init__(self, extractor: Any) -> None:
         self.extractor = extractor
         self.name = extractor.name
+        batch = getattr(extractor, "batch_size", None)
+        if batch is not None:
+            self.batch_size = batch
 
     def output_names(self) -> list[str]:
         return self.extractor.output_names()

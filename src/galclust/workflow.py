@@ -103,6 +103,31 @@ class Plan:
             return [] if weights in ("imagenet", "random") else [weights]
         return [self.model_file(extractor)]
 
+    def n_rows(self, name: str) -> int:
+        """Galaxies in a feature set: the catalog's, or the rows of a user's feature file."""
+        fs = self.features[name]
+        if fs["extractor"] != "file":
+            return len(self.catalog)
+        path = fs["file"]
+        try:
+            if path.endswith(".npy"):
+                import numpy as np
+
+                return int(np.load(path, mmap_mode="r", allow_pickle=False).shape[0])
+            from .store import count_rows
+
+            return count_rows([path]) if path.endswith(".zarr") else 0
+        except (OSError, ValueError):
+            return 0  # reported properly by the reduce job
+
+    def clustering_mem_mb(self, name: str, job: str) -> int:
+        """Memory for a clustering job: affinity propagation keeps about four N×N float64
+        matrices (similarities, responsibilities, availabilities, a temporary), ward about two."""
+        n = self.n_rows(name)
+        method = self.jobs[job].method
+        matrices = {"affinity_propagation": 4, "agglomerative": 2}.get(method, 0)
+        return 2000 + matrices * 8 * n * n // 10**6
+
     def training_batches(self, model: str) -> int:
         """How many leading batches hold the model's training galaxies (train.max_galaxies)."""
         max_galaxies = self.config["models"][model]["train"]["max_galaxies"]

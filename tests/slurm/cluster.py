@@ -26,7 +26,7 @@ from pathlib import Path
 
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 COMMANDS = ("munged", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "sinfo", "scontrol", "scancel")
-INSTALL = "tests/slurm/install.sh"
+INSTALL = "tests/install-system-deps.sh"
 
 
 class ClusterError(RuntimeError):
