@@ -174,6 +174,7 @@ def make_extractor(config: dict[str, Any], store: str, model_path: PathLike | No
             extractor = BackboneExtractor(
                 model_cfg["backbone"], weights, model_cfg["layers"],
                 input_size=model_cfg.get("input_size"), batch_size=model_cfg["batch_size"],
+                seed=config["seed"], label=name,
             )
         else:
             from .cnn import load_model
@@ -523,7 +524,7 @@ def summarise(config: dict[str, Any], metrics_files: Sequence[PathLike], truth_t
               "|---|---|---:|---:|---:|---:|---:|" + "---:|---:|" * len(truth_cols)]
     for m in metrics:
         key = f"{m['feature_set']}/{m['clustering']}"
-        cells = [m["label"], m["clustering"], str(m["n_clusters"]), str(m["n_noise"]),
+        cells = [f"{m['feature_set']} ({m['label']})", m["clustering"], str(m["n_clusters"]), str(m["n_noise"]),
                  _fmt(m["silhouette"]), _fmt(m["calinski_harabasz"], 1), _fmt(m["davies_bouldin"])]
         for c in truth_cols:
             a, b = truth_by.get((key, c), (math.nan, math.nan))
