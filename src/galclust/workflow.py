@@ -126,7 +126,7 @@ class Plan:
         n = self.n_rows(name)
         method = self.jobs[job].method
         matrices = {"affinity_propagation": 4, "agglomerative": 2}.get(method, 0)
-        return 2000 + matrices * 8 * n * n // 10**6
+        return 2000 - (-matrices * 8 * n * n // 10**6)  # rounded up to whole MB
 
     def training_batches(self, model: str) -> int:
         """How many leading batches hold the model's training galaxies (train.max_galaxies)."""
