@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import ndimage, special
+from scipy import ndimage
 
 from galclust import demo
 from galclust.extract import Extractor

@@ -387,8 +387,6 @@ def with_dtype_policy(model: Any, policy: str, *, strict: bool = False) -> Any:
     (e.g. ``mixed_float16``), same weights. Input layers keep their dtype. A model
     that cannot be rebuilt from its config is returned as it is (with a warning),
     unless ``strict``."""
-    import keras
-
     if policy == "float32":
         return model
     config = model.get_config()
