@@ -260,7 +260,7 @@ def reduce(config: dict[str, Any], name: str, feature_stores: Sequence[PathLike]
     if fs["extractor"] == "file":
         ids, X = _load_user_features(fs, name)
         width = X.shape[1]
-        blocks = lambda: (X[i : i + 1024] for i in range(0, len(X), 1024))  # noqa: E731
+        blocks = _in_memory_blocks(X)
         n_rows, prefix = len(X), fs.get("label", Path(fs["file"]).stem)
     elif fs["extractor"] == "morphometrics":
         from .morphometrics import impute_median_mask
@@ -272,7 +272,7 @@ def reduce(config: dict[str, Any], name: str, feature_stores: Sequence[PathLike]
         X = impute_median_mask(np.concatenate([read_array(p, "morphometrics") for p in stores]),
                                np.concatenate([read_array(p, "invalid") for p in stores]) > 0)
         width, n_rows, prefix = X.shape[1], len(X), "Morphometrics"
-        blocks = lambda: (X[i : i + 1024] for i in range(0, len(X), 1024))  # noqa: E731
+        blocks = _in_memory_blocks(X)
     else:
         array = "pixels" if fs["extractor"] == "pixels" else fs["layer"]
         stores = list(feature_stores)
@@ -308,6 +308,11 @@ def reduce(config: dict[str, Any], name: str, feature_stores: Sequence[PathLike]
     else:
         _placeholder_figure(variance_plot, f"{label}: PCA skipped (features used as given)")
     log.info("%s: %d galaxies, %d -> %d features", label, n_rows, width, reduced.shape[1])
+
+
+def _in_memory_blocks(X: np.ndarray, rows: int = 1024) -> Callable[[], Iterable[np.ndarray]]:
+    """Row blocks of an in-memory array, in the form the streamed stores provide."""
+    return lambda: (X[i : i + rows] for i in range(0, len(X), rows))
 
 
 def _feature_prefix(config: dict[str, Any], extractor: str) -> str:

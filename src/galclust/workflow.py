@@ -11,7 +11,7 @@ from typing import Any
 from astropy.table import Table
 
 from .catalog import batch_names, batch_rows, load_catalog, rows_digest
-from .config import ClusteringJob, clustering_jobs, config_hash, validate_config
+from .config import ClusteringJob, clustering_jobs, validate_config
 
 RESULTS = "results"
 
@@ -153,11 +153,6 @@ class Plan:
         """The .keras file of a trained (or given) model."""
         path = self.config["models"][model].get("path")
         return path or f"{RESULTS}/models/{model}/model.keras"
-
-    def feature_set_hash(self, name: str) -> str:
-        fs = self.features[name]
-        extra = self.config["models"].get(fs["extractor"], {}) if fs["extractor"] not in ("pixels", "file") else {}
-        return config_hash({"feature_set": fs, "model": extra, "preprocess": self.config.get("preprocess")})
 
     # -- targets ---------------------------------------------------------------
     def clustering_dirs(self) -> list[str]:
