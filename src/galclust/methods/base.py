@@ -1,0 +1,60 @@
+"""What a clustering method is to the workflow: one :class:`Method` entry per method.
+
+A method module (``galclust/methods/<name>.py``) defines ``fit`` and ``memory_bytes`` and
+one ``METHOD = Method(...)``; ``galclust/methods/__init__.py`` lists the modules. The
+schema's enum, the job names, the Snakemake ``mem_mb`` and the scalable-route switch all
+read the entry, never an if-chain on the method's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+NOISE = -1
+
+#: params, n_rows, n_features -> the route a job takes ("exact", "microclusters", ...)
+RouteChooser = Callable[[Mapping[str, Any], int, int], str]
+
+
+@dataclass
+class ClusteringResult:
+    """Labels (int64, ``NOISE`` for noise) and what else the fit tells.
+
+    ``info`` is JSON-able and lands in ``metrics.json`` (``route`` always; ``inertia``,
+    ``n_iter``, ``converged``, ``bic`` ... where defined). ``centres`` are cluster centres in
+    the clustered space where the method has them (k-means, GMM means, BIRCH subclusters);
+    ``arrays`` are further portable arrays a later assignment needs (saved as ``.npy``).
+    """
+
+    labels: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+    centres: np.ndarray | None = None
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A clustering method as the workflow sees it.
+
+    - ``setting``: the config key under ``clustering.<name>`` whose list of values makes one
+      job per value (``k`` for k-means); ``tag`` names it in the job (``kmeans-k10``).
+    - ``fit(X, params, seed)``: cluster the rows of X with the job's params (the setting's
+      value and the method's shared keys); seeded by ``seed`` alone.
+    - ``memory_bytes(n, d, params)``: predicted peak bytes of ``fit`` on an n × d float32
+      array, for the route it will take (the Snakemake ``mem_mb``).
+    - ``route(params, n, d)``: which route ``fit`` takes for that size.
+    - ``needs_k``: the setting is a number of clusters (needs n ≥ k rows).
+    """
+
+    name: str
+    setting: str
+    tag: str
+    fit: Callable[[np.ndarray, Mapping[str, Any], int], ClusteringResult]
+    memory_bytes: Callable[[int, int, Mapping[str, Any]], int]
+    route: RouteChooser
+    needs_k: bool = False
+    description: str = ""
