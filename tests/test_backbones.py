@@ -16,6 +16,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from galclust import backbones as bb  # noqa: E402
+from galclust import precision  # noqa: E402
 from galclust.backbones import (  # noqa: E402
     BACKBONES,
     GAP,
@@ -335,7 +336,7 @@ def test_precision_follows_the_gpu():
 def test_mixed_precision_when_a_gpu_is_seen(saved, monkeypatch, tmp_path):
     """The mixed_float16 path, forced on this machine (TensorFlow computes float16 on CPUs too)."""
     model, path = saved("vgg16")
-    monkeypatch.setattr(bb, "gpu_available", lambda: True)
+    monkeypatch.setattr(precision, "gpu_available", lambda: True)
     layers = {"pool": GAP, "b3": "block3_conv3"}
     x = images(2)
     half = BackboneExtractor("vgg16", path, layers, input_size=SIZE, mixed_precision=True)

@@ -89,11 +89,11 @@ def test_mixed_precision_without_gpu_is_float32(refcnn):
 
 def test_global_mixed_precision_is_followed_by_loaded_models(refcnn, monkeypatch):
     """What rule `extract` does with `mixed_precision: true` (forced: this machine may have no GPU)."""
-    from galclust import backbones
+    from galclust import precision
 
-    monkeypatch.setattr(backbones, "gpu_available", lambda: True)
+    monkeypatch.setattr(precision, "gpu_available", lambda: True)
     try:
-        assert backbones.enable_mixed_precision() == "mixed_float16"
+        assert precision.enable_mixed_precision() == "mixed_float16"
         ex = KerasExtractor(refcnn, LAYERS)  # mixed_precision=None: follow the global policy
         assert ex.policy == "mixed_float16" and ex.describe()["dtype_policy"] == "mixed_float16"
         assert ex._cut.get_layer("conv1").compute_dtype == "float16"

@@ -21,16 +21,10 @@ import numpy as np
 from astropy.table import Table
 
 from .errors import CatalogError
+from .ids import is_safe_id
 from .tables import read_table
 
 STANDARD = ("id", "ra", "dec", "size")
-# File-name safe, no leading dot, no '..': ids become cutout file names.
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_+\-][A-Za-z0-9_.+\-]{0,127}$")
-
-
-def is_safe_id(value: str) -> bool:
-    """True when ``value`` can be used as a file name on every platform."""
-    return bool(_SAFE_ID.match(value)) and ".." not in value
 
 
 def _rows(mask: np.ndarray, limit: int = 10) -> str:

@@ -65,15 +65,15 @@ class KerasExtractor:
     ``layers`` maps an output name (the config's layer key) to a layer name; a
     layer with more than two dimensions is flattened. With ``mixed_precision``
     and a visible GPU the model computes in ``mixed_float16``
-    (:func:`galclust.backbones.with_dtype_policy`); ``None`` follows Keras's global
-    policy (:func:`galclust.backbones.enable_mixed_precision`). Features are float32.
+    (:func:`galclust.precision.with_dtype_policy`); ``None`` follows Keras's global
+    policy (:func:`galclust.precision.enable_mixed_precision`). Features are float32.
     """
 
     def __init__(self, model: Any, layers: dict[str, str], *, name: str = "model", batch_size: int = 64,
                  mixed_precision: bool | None = None) -> None:
         import keras
 
-        from .backbones import effective_policy, precision_policy, with_dtype_policy
+        from .precision import effective_policy, precision_policy, with_dtype_policy
 
         known = [layer.name for layer in model.layers]
         unknown = [f"{key} -> {layer}" for key, layer in layers.items() if layer not in known]

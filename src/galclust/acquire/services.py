@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,40 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..errors import CatalogError
-
-#: Longest id accepted as a file name (bytes, UTF-8); file systems allow 255 with the extension.
-MAX_ID_BYTES = 200
-
-
-def safe_id(value: Any) -> str:
-    """Return ``value`` as a string that is safe to use as a file name, or raise CatalogError.
-
-    Rejected: empty or blank ids, ``/`` and ``\\``, ``..``, a leading ``.`` (hidden
-    files, ``.``), control and format characters (newlines, NUL, bidi overrides),
-    surrounding whitespace and ids longer than ``MAX_ID_BYTES`` bytes. Ids come from
-    catalogs and file names we do not control, so they are checked before they
-    ever become part of a path.
-    """
-    text = str(value)
-    problem = None
-    if not text or not text.strip():
-        problem = "empty"
-    elif text != text.strip():
-        problem = "leading or trailing whitespace"
-    elif "/" in text or "\\" in text:
-        problem = "contains a path separator"
-    elif ".." in text:
-        problem = "contains '..'"
-    elif text.startswith("."):
-        problem = "starts with '.'"
-    elif any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in text):
-        problem = "contains a control character"
-    elif len(text.encode("utf-8")) > MAX_ID_BYTES:
-        problem = f"longer than {MAX_ID_BYTES} bytes"
-    if problem:
-        raise CatalogError(f"galaxy id {text!r} cannot be used as a file name: {problem}")
-    return text
-
+from ..ids import MAX_ID_BYTES, safe_id  # noqa: F401  (re-exported: the one id rule)
 
 def _short_hash(settings: Mapping[str, Any], n: int = 8) -> str:
     blob = json.dumps(settings, sort_keys=True, default=str).encode()
