@@ -48,19 +48,10 @@ from astropy.table import Row, Table
 
 from ..errors import CatalogError, GalclustError
 from ..tables import read_table, write_table
-from .http import Downloader, DownloadSettings, FetchItem, FetchResult, Progress
-from .local import acquire_local, scan_local_directory
-from .services import (
-    CutoutRequest,
-    MissingSizeError,
-    legacy_request,
-    legacy_variant,
-    safe_id,
-    sdss_request,
-    sdss_variant,
-)
+from ..ids import safe_id
+from .http import DownloadSettings, FetchResult, Progress
+from .local import scan_local_directory
 from .sql import fetch_sql_catalog
-from .validate import check_body, check_file, is_blank_rgb
 
 __all__ = [
     "MANIFEST_COLUMNS",
@@ -75,8 +66,6 @@ __all__ = [
 log = logging.getLogger("galclust.acquire")
 
 MANIFEST_COLUMNS = ("id", "path", "status", "attempts", "reason")
-#: Extension of demo cutouts (the demo imitates SDSS JPEG cutouts).
-DEMO_EXT = "jpg"
 
 
 # -- configuration ----------------------------------------------------------------------
@@ -159,115 +148,6 @@ def read_manifest(path: str | os.PathLike[str]) -> Table:
     return Table(table, masked=False)
 
 
-# -- kinds ----------------------------------------------------------------------------------
-def _demo(rows: Table, source: Mapping[str, Any], config_hash: str,
-          cache_root: Path, on_result: Callable[[FetchResult], None]) -> list[FetchResult]:
-    from .. import demo  # imported late: the demo generator is optional for real sources
-    from ..atomic import atomic_path
-    from ..errors import ImageError
-    from ..imageio import read_rgb
-
-    block = source.get("demo", {})
-    size = int(block.get("image_size", 424))
-    tag = config_hash[:10] if config_hash else hashlib.sha256(
-        json.dumps(block, sort_keys=True, default=str).encode()
-    ).hexdigest()[:10]
-    folder = cache_root / "demo" / f"demo_{size}_{tag}"
-    out: list[FetchResult] = []
-    for row in rows:
-        try:
-            gid = safe_id(row["id"])
-        except CatalogError as exc:
-            res = FetchResult(str(row["id"]), None, "failed", 0, f"unsafe id ({exc})")
-            out.append(res)
-            on_result(res)
-            continue
-        dest = folder / f"{gid}.{DEMO_EXT}"
-        status = "cached"
-        try:
-            rgb = read_rgb(dest) if dest.exists() else None
-        except ImageError:
-            rgb = None  # unreadable: render again
-        try:
-            if rgb is None:
-                status = "ok"
-                with atomic_path(dest) as tmp:
-                    demo.write_cutout(row, tmp, image_size=size)
-                rgb = read_rgb(dest)
-            if is_blank_rgb(rgb):
-                res = FetchResult(gid, dest, "blank", 0, "blank frame")
-            else:
-                res = FetchResult(gid, dest, status, 0, "")
-        except Exception as exc:  # one galaxy's failure never fails the batch
-            res = FetchResult(gid, dest, "failed", 0, f"demo rendering failed ({exc})")
-        out.append(res)
-        on_result(res)
-    return out
-
-
-def _service_requests(
-    rows: list[dict[str, Any]], source: Mapping[str, Any], cache_root: Path
-) -> tuple[list[CutoutRequest | FetchResult], Path]:
-    kind = source["kind"]
-    if kind == "sdss":
-        folder = cache_root / "sdss" / sdss_variant(source["sdss"])
-        build = lambda row: sdss_request(row, source["sdss"], folder)  # noqa: E731
-    else:
-        folder = cache_root / "legacy" / legacy_variant(source["legacy"])
-        build = lambda row: legacy_request(row, source["legacy"], folder)  # noqa: E731
-    planned: list[CutoutRequest | FetchResult] = []
-    for row in rows:
-        try:
-            planned.append(build(row))
-        except CatalogError as exc:
-            planned.append(FetchResult(str(row["id"]), None, "failed", 0, f"unsafe id ({exc})"))
-        except MissingSizeError as exc:
-            planned.append(FetchResult(str(row["id"]), None, "failed", 0, str(exc)))
-        except (KeyError, TypeError, ValueError) as exc:
-            planned.append(FetchResult(str(row["id"]), None, "failed", 0, f"bad catalog row ({exc})"))
-    return planned, folder
-
-
-def _sweep_stale_temporaries(folder: Path, max_age_s: float = 3600.0) -> None:
-    """Remove temporary files a killed job left behind (never a recent one: it may be in use)."""
-    if not folder.is_dir():
-        return
-    now = time.time()
-    for p in folder.glob(".*.tmp*"):
-        try:
-            if now - p.stat().st_mtime > max_age_s:
-                p.unlink()
-        except OSError:
-            pass
-
-
-def _download(rows: list[dict[str, Any]], source: Mapping[str, Any], cache_root: Path,
-              settings: DownloadSettings,
-              on_result: Callable[[FetchResult], None]) -> list[FetchResult]:
-    planned, folder = _service_requests(rows, source, cache_root)
-    _sweep_stale_temporaries(folder)
-    max_bytes = settings.max_bytes
-
-    def item(req: CutoutRequest) -> FetchItem:
-        return FetchItem(
-            id=req.id,
-            url=req.url,
-            dest=req.dest,
-            check=lambda body, ctype: check_body(
-                body, req.fmt, req.width, req.height, content_type=ctype, max_bytes=max_bytes
-            ),
-            check_cached=lambda path: check_file(path, req.fmt, req.width, req.height),
-        )
-
-    items = [item(p) for p in planned if isinstance(p, CutoutRequest)]
-    for p in planned:
-        if isinstance(p, FetchResult):
-            on_result(p)
-    with Downloader(settings) as dl:
-        fetched = iter(dl.fetch_all(items, on_result=on_result))
-    return [next(fetched) if isinstance(p, CutoutRequest) else p for p in planned]
-
-
 # -- the stage ----------------------------------------------------------------------------
 def acquire_batch(
     rows: Table,
@@ -304,18 +184,11 @@ def acquire_batch(
         seen.add(gid)
     unique = [r for i, r in enumerate(dicts) if i not in dup_idx]
 
-    if kind == "demo":
-        keep = [i for i in range(len(rows)) if i not in dup_idx]
-        results = _demo(rows[keep] if dup_idx else rows, source, config_hash, cache_root,
-                        progress.update)
-    elif kind == "local":
-        results = acquire_local(unique, source["local"], cache_root)
-        for r in results:
-            progress.update(r)
-    elif kind in ("sdss", "legacy"):
-        results = _download(unique, source, cache_root, settings, progress.update)
-    else:
-        raise GalclustError(f"source.kind {kind!r} is not one of demo, sdss, legacy, local")
+    from .sources import SOURCES
+
+    if kind not in SOURCES:
+        raise GalclustError(f"config key 'source.kind': unknown source {kind!r} (known: {', '.join(SOURCES)})")
+    results = SOURCES[kind].fetch(unique, source, cache_root, settings, config_hash, progress.update)
 
     if dup_idx:
         it = iter(results)

@@ -1,0 +1,60 @@
+"""What a feature extractor is to the workflow: one :class:`ExtractorKind` entry.
+
+Two sorts: *built-in* extractors (``pixels``, ``morphometrics``) are named directly by a
+feature set (``features.<fs>.extractor``); *model kinds* (``cnn``, ``simclr``, ``backbone``)
+are the ``kind`` of a ``models.<name>`` entry, which a feature set names instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: (model settings or {} for built-ins, model file or None, seed, feature-store name) -> extractor
+Builder = Callable[[Mapping[str, Any], "str | None", int, str], Any]
+#: (images, targets or None, train settings, seed) -> (keras model, history, metrics, plot title)
+Trainer = Callable[[np.ndarray, "np.ndarray | None", Mapping[str, Any], int],
+                   tuple[Any, dict[str, list[float]], dict[str, Any], str]]
+#: (feature stores, feature-set settings) -> (ids, features): for sets read whole, not streamed
+Reader = Callable[[Sequence[str], Mapping[str, Any]], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class ExtractorKind:
+    """An extractor as the workflow sees it.
+
+    - ``build``: the object with ``output_names()``, ``transform(images) -> {name: (N, d)}``
+      and ``describe()`` (see :class:`galclust.extract.Extractor`).
+    - ``label(model settings)``: the study-style prefix of its feature sets (``CNN``).
+    - ``array(feature-set settings)``: which array of the per-batch store a feature set reads.
+    - ``train``: for model kinds the workflow trains (rule ``train_model``) when no ``path`` is
+      given; ``needs_target`` when it learns a catalog column.
+    - ``model_files(model settings)``: local files it needs besides a trained model.
+    - ``read``: for small feature sets read whole (e.g. imputation needs every row), else None.
+    - ``standardise``: default z-scoring before PCA; ``tta``: dihedral averaging allowed;
+      ``uses_gpu``: Snakemake's ``gpu`` resource; ``schema``: the JSON-schema block of a
+      plugin's settings (built-ins are described in ``config.schema.yaml``).
+    """
+
+    name: str
+    builtin: bool
+    build: Builder
+    label: Callable[[Mapping[str, Any]], str]
+    array: Callable[[Mapping[str, Any]], str]
+    train: Trainer | None = None
+    needs_target: bool = False
+    model_files: Callable[[Mapping[str, Any]], list[str]] = lambda model: []
+    read: Reader | None = None
+    standardise: bool = False
+    tta: bool = True
+    uses_gpu: bool = False
+    schema: Mapping[str, Any] | None = None
+    description: str = ""
+
+
+def layer_array(fs: Mapping[str, Any]) -> str:
+    """Model extractors store one array per configured layer key."""
+    return str(fs["layer"])

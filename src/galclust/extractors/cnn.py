@@ -1,0 +1,42 @@
+"""The reference study's CNN, trained on a catalog column (model kind ``cnn``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .base import ExtractorKind, layer_array
+
+
+def build_keras(model: Mapping[str, Any], model_path: str | None, seed: int, name: str) -> Any:  # noqa: ARG001
+    """A trained or given ``.keras`` network cut at its configured layers."""
+    from ..cnn import load_model
+    from ..extract import KerasExtractor
+
+    if model.get("kind") == "simclr":
+        from .. import ssl  # noqa: F401  (registers the custom layers before loading)
+    return KerasExtractor(load_model(model_path), dict(model["layers"]), name=name,  # type: ignore[arg-type]
+                          batch_size=model["batch_size"])
+
+
+def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str, Any],
+          seed: int) -> tuple[Any, dict[str, list[float]], dict[str, Any], str]:
+    from ..cnn import train_reference_cnn
+
+    assert targets is not None
+    model, result = train_reference_cnn(
+        images, targets, epochs=settings["epochs"], batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"], validation_fraction=settings["validation_fraction"],
+        test_fraction=settings["test_fraction"], augment=settings["augment"], seed=seed,
+    )
+    metrics = {"target": settings["target"], "n_train": result.n_train, "n_validation": result.n_validation,
+               "n_test": result.n_test, "test_pearson": result.test_pearson,
+               "test_spearman": result.test_spearman}
+    return model, result.history, metrics, f"regression of {settings['target']}"
+
+
+KIND = ExtractorKind("cnn", builtin=False, build=build_keras, label=lambda m: "CNN", array=layer_array,
+                     train=train, needs_target=True, uses_gpu=True,
+                     description="the reference study's CNN regressing a catalog column")

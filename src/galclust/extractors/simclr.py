@@ -1,0 +1,29 @@
+"""The reference network trained without labels (SimCLR, NT-Xent), model kind ``simclr``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .base import ExtractorKind, layer_array
+from .cnn import build_keras
+
+
+def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str, Any],  # noqa: ARG001
+          seed: int) -> tuple[Any, dict[str, list[float]], dict[str, Any], str]:
+    from ..ssl import train_simclr
+
+    model, history = train_simclr(
+        images, epochs=settings["epochs"], batch_size=settings["batch_size"],
+        temperature=settings["temperature"], learning_rate=settings["learning_rate"],
+        seed=seed, validation_fraction=settings["validation_fraction"],
+    )
+    metrics = {"target": None, "n_train": len(images),
+               "final_loss": history["loss"][-1] if history.get("loss") else None}
+    return model, history, metrics, "contrastive (NT-Xent) training"
+
+
+KIND = ExtractorKind("simclr", builtin=False, build=build_keras, label=lambda m: "SimCLR", array=layer_array,
+                     train=train, uses_gpu=True, description="the reference network trained self-supervised")

@@ -1,0 +1,55 @@
+"""Every output path of the workflow, written once.
+
+The rules take their ``output:`` from these templates and chain their inputs through
+``rules.X.output``; :class:`galclust.workflow.Plan` fills the same templates to list
+targets. Wildcards: ``batch`` (b0000...), ``extractor`` (a feature store: an extractor or
+model name, ``-d4`` with dihedral averaging), ``model``, ``fs`` (a feature set), ``job``
+(a clustering, e.g. ``kmeans-k10``).
+"""
+
+from __future__ import annotations
+
+RESULTS = "results"
+
+CATALOG = f"{RESULTS}/catalog.ecsv"
+
+BATCH = f"{RESULTS}/batches/{{batch}}"
+CUTOUTS = f"{BATCH}/cutouts.ecsv"
+IMAGES = f"{BATCH}/images.zarr"
+PREPROCESS_REPORT = f"{BATCH}/preprocess.ecsv"
+FEATURE_STORE = f"{BATCH}/features/{{extractor}}.zarr"
+
+MODEL_DIR = f"{RESULTS}/models/{{model}}"
+MODEL = f"{MODEL_DIR}/model.keras"
+MODEL_HISTORY = f"{MODEL_DIR}/history.tsv"
+MODEL_LOSS = f"{MODEL_DIR}/loss.png"
+MODEL_METRICS = f"{MODEL_DIR}/metrics.json"
+
+FEATURE_SET = f"{RESULTS}/features/{{fs}}"
+REDUCED = f"{FEATURE_SET}/reduced.zarr"
+VARIANCE = f"{FEATURE_SET}/variance.png"
+ELBOW = f"{FEATURE_SET}/elbow.png"
+EIGENGAP = f"{FEATURE_SET}/eigengap.png"
+
+CLUSTERING = f"{RESULTS}/clustering/{{fs}}/{{job}}"
+LABELS = f"{CLUSTERING}/labels.ecsv"
+CLUSTER_METRICS = f"{CLUSTERING}/metrics.json"
+CLUSTER_SUMMARY = f"{CLUSTERING}/summary.png"
+CLUSTER_SIZES = f"{CLUSTERING}/sizes.png"
+DENDROGRAM = f"{CLUSTERING}/dendrogram.png"
+MEMBERS = f"{CLUSTERING}/members"
+
+COMPARISON = f"{RESULTS}/comparison"
+PAIRWISE = f"{COMPARISON}/pairwise.tsv"
+ARI = f"{COMPARISON}/ari.png"
+AMI = f"{COMPARISON}/ami.png"
+TRUTH = f"{COMPARISON}/truth.tsv"
+TRUTH_PLOT = f"{COMPARISON}/truth.png"
+
+SUMMARY = f"{RESULTS}/summary.md"
+MANIFEST = f"{RESULTS}/manifest.json"
+
+
+def fill(template: str, **wildcards: str) -> str:
+    """A template with its wildcards filled: ``fill(LABELS, fs="pixels", job="kmeans-k6")``."""
+    return template.format(**wildcards)
