@@ -19,11 +19,11 @@ if not config:
 
 
 # galclust's validator first: it fills defaults and stops with one line naming the bad key;
-# Snakemake's own validation of the same schema then records it the usual way.
-from galclust.config import validate_config
+# Snakemake's own validation of the same schema (plugins' blocks included) then records it.
+from galclust.config import schema_file, validate_config
 
 validate_config(config)
-validate(config, "src/galclust/schemas/config.schema.yaml")
+validate(config, schema_file())
 
 
 report: "report/workflow.rst"
@@ -39,5 +39,7 @@ include: "rules/aggregate.smk"
 rule all:
     default_target: True
     input:
-        PLAN.final_targets(),
-        f"{R}/manifest.json",
+        rules.summary.output,
+        clustering_outputs(rules.plot_clustering.output.summary),
+        [rules.member_pdfs.output[0].format(**t) for t in PLAN.member_pdf_targets()],
+        rules.manifest.output,

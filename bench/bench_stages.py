@@ -46,7 +46,7 @@ def main() -> int:
         with tsv.open() as fh:
             rows = list(csv.DictReader(fh, delimiter="\t"))
         per_rule[rule].append(float(rows[-1]["s"]))
-    order = ["catalog", "acquire", "preprocess", "train_cnn", "extract", "reduce", "cluster",
+    order = ["catalog", "acquire", "preprocess", "train_model", "extract", "reduce", "cluster",
              "plot_clustering", "dendrogram", "member_pdfs", "elbow_eigengap", "compare", "summary"]
     print(f"\nworkflow: {config.name}, --cores {args.cores}, in {workdir}\n")
     print(f"{'stage (rule)':<18}{'jobs':>6}{'sum s':>10}{'max s':>9}")

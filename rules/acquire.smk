@@ -1,6 +1,6 @@
 rule catalog:
     output:
-        f"{R}/catalog.ecsv",
+        paths.CATALOG,
     log:
         "logs/catalog.log",
     benchmark:
@@ -8,15 +8,20 @@ rule catalog:
     conda:
         "../envs/core.yaml"
     params:
-        # Re-run exactly when the catalog's content changes (file, query or demo settings).
+        settings=PLAN.catalog_params(),
+        # re-run exactly when the catalog's content changes (file, query or demo settings)
         rows=lambda w: PLAN.catalog_digest(),
     script:
         "../scripts/catalog.py"
 
 
 rule acquire:
+    input:
+        # ancient: appending galaxies rewrites the catalog, but only this batch's rows
+        # (params.rows) decide whether its cutouts are fetched again
+        catalog=ancient(rules.catalog.output[0]),
     output:
-        manifest=f"{R}/batches/{{batch}}/cutouts.ecsv",
+        manifest=paths.CUTOUTS,
     log:
         "logs/acquire/{batch}.log",
     benchmark:
@@ -26,19 +31,20 @@ rule acquire:
     resources:
         downloads=1,
     params:
-        # Re-run exactly when this batch's galaxies or the cutout settings change.
         rows=lambda w: PLAN.batch_digest(w.batch),
+        batch_size=PLAN.config["batch_size"],
         source=PLAN.source_params(),
+        download=PLAN.config["source"]["download"],
     script:
         "../scripts/acquire.py"
 
 
 rule preprocess:
     input:
-        manifest=f"{R}/batches/{{batch}}/cutouts.ecsv",
+        manifest=rules.acquire.output.manifest,
     output:
-        store=directory(f"{R}/batches/{{batch}}/images.zarr"),
-        report=f"{R}/batches/{{batch}}/preprocess.ecsv",
+        store=directory(paths.IMAGES),
+        report=paths.PREPROCESS_REPORT,
     log:
         "logs/preprocess/{batch}.log",
     benchmark:
@@ -46,6 +52,7 @@ rule preprocess:
     conda:
         "../envs/core.yaml"
     params:
-        preprocess=PLAN.config["preprocess"],
+        settings=PLAN.config["preprocess"],
+        read_options=PLAN.read_options(),
     script:
         "../scripts/preprocess.py"

@@ -1,20 +1,21 @@
 rule elbow_eigengap:
     input:
         # only the clusterings these plots read, so other branches never redraw them
-        metrics=lambda w: [
-            f"{R}/clustering/{w.fs}/{job}/metrics.json"
-            for job in PLAN.jobs_of("kmeans") + PLAN.jobs_of("spectral")
-        ],
+        metrics=lambda w: expand(
+            rules.cluster.output.metrics,
+            fs=w.fs,
+            job=PLAN.jobs_of("kmeans") + PLAN.jobs_of("spectral"),
+        ),
     output:
         elbow=report(
-            f"{R}/features/{{fs}}/elbow.png",
+            paths.ELBOW,
             caption="../report/elbow.rst",
             category="Feature sets",
             subcategory="{fs}",
             labels={"feature set": "{fs}", "figure": "k-means elbow"},
         ),
         eigengap=report(
-            f"{R}/features/{{fs}}/eigengap.png",
+            paths.EIGENGAP,
             caption="../report/eigengap.rst",
             category="Feature sets",
             subcategory="{fs}",
@@ -32,27 +33,27 @@ rule elbow_eigengap:
 
 rule compare:
     input:
-        labels=all_labels,
-        catalog=[f"{R}/catalog.ecsv"] if PLAN.needs_images else [],
+        labels=clustering_outputs(rules.cluster.output.labels),
+        catalog=rules.catalog.output if PLAN.needs_images else [],
     output:
-        pairwise=f"{R}/comparison/pairwise.tsv",
+        pairwise=paths.PAIRWISE,
         ari=report(
-            f"{R}/comparison/ari.png",
+            paths.ARI,
             caption="../report/ari.rst",
             category="Comparison",
             subcategory="between clusterings",
             labels={"figure": "adjusted Rand index (ARI)"},
         ),
         ami=report(
-            f"{R}/comparison/ami.png",
+            paths.AMI,
             caption="../report/ami.rst",
             category="Comparison",
             subcategory="between clusterings",
             labels={"figure": "adjusted mutual information (AMI)"},
         ),
-        truth=f"{R}/comparison/truth.tsv",
+        truth=paths.TRUTH,
         truth_plot=report(
-            f"{R}/comparison/truth.png",
+            paths.TRUTH_PLOT,
             caption="../report/truth.rst",
             category="Comparison",
             subcategory="against the truth",
@@ -72,24 +73,24 @@ rule compare:
 
 rule summary:
     input:
-        metrics=all_metrics,
-        truth=f"{R}/comparison/truth.tsv",
-        models=[f"{R}/models/{m}/metrics.json" for m in PLAN.trained_models()],
-        plots=[f"{R}/features/{fs}/elbow.png" for fs in PLAN.features],
-        ari=f"{R}/comparison/ari.png",
-        dendrograms=[
-            f"{R}/clustering/{fs}/{job}/dendrogram.png"
-            for fs in PLAN.features
-            for job in PLAN.jobs_of("agglomerative")
-        ],
+        metrics=clustering_outputs(rules.cluster.output.metrics),
+        truth=rules.compare.output.truth,
+        models=expand(rules.train_model.output.metrics, model=PLAN.trained_models()),
+        plots=expand(rules.elbow_eigengap.output.elbow, fs=PLAN.features),
+        ari=rules.compare.output.ari,
+        dendrograms=clustering_outputs(
+            rules.dendrogram.output[0], PLAN.jobs_of("agglomerative")
+        ),
     output:
-        f"{R}/summary.md",
+        paths.SUMMARY,
     log:
         "logs/summary.log",
     benchmark:
         "benchmarks/summary.tsv"
     conda:
         "../envs/core.yaml"
+    params:
+        config_hash=PLAN.run_hash(),
     script:
         "../scripts/summary.py"
 
@@ -98,7 +99,7 @@ rule manifest:
     input:
         outputs=PLAN.outputs(),
     output:
-        f"{R}/manifest.json",
+        paths.MANIFEST,
     log:
         "logs/manifest.log",
     benchmark:
@@ -107,6 +108,6 @@ rule manifest:
         "../envs/core.yaml"
     params:
         # the run's config hash is recorded at the top: re-run when the config changes
-        config_hash=config_hash(config),
+        config_hash=PLAN.run_hash(),
     script:
         "../scripts/manifest.py"

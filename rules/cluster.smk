@@ -1,9 +1,9 @@
 rule cluster:
     input:
-        reduced=f"{R}/features/{{fs}}/reduced.zarr",
+        reduced=rules.reduce.output.store,
     output:
-        labels=f"{R}/clustering/{{fs}}/{{job}}/labels.ecsv",
-        metrics=f"{R}/clustering/{{fs}}/{{job}}/metrics.json",
+        labels=paths.LABELS,
+        metrics=paths.CLUSTER_METRICS,
     log:
         "logs/cluster/{fs}/{job}.log",
     benchmark:
@@ -11,10 +11,10 @@ rule cluster:
     conda:
         "../envs/core.yaml"
     resources:
-        # from the data size: affinity propagation and ward hold N×N float64 matrices
+        # the method's own prediction for N galaxies and d features (its route included)
         mem_mb=lambda w, attempt: PLAN.clustering_mem_mb(w.fs, w.job) * attempt,
     params:
-        job=lambda w: PLAN.jobs[w.job].params,
+        job=lambda w: PLAN.cluster_params(w.job),
         seed=PLAN.seed,
     script:
         "../scripts/cluster.py"
@@ -22,12 +22,12 @@ rule cluster:
 
 rule plot_clustering:
     input:
-        labels=f"{R}/clustering/{{fs}}/{{job}}/labels.ecsv",
-        reduced=f"{R}/features/{{fs}}/reduced.zarr",
+        labels=rules.cluster.output.labels,
+        reduced=rules.reduce.output.store,
         images=images_if_any,
     output:
         summary=report(
-            f"{R}/clustering/{{fs}}/{{job}}/summary.png",
+            paths.CLUSTER_SUMMARY,
             caption="../report/summary.rst",
             category="Clusters",
             subcategory="{fs}",
@@ -38,7 +38,7 @@ rule plot_clustering:
             },
         ),
         sizes=report(
-            f"{R}/clustering/{{fs}}/{{job}}/sizes.png",
+            paths.CLUSTER_SIZES,
             caption="../report/sizes.rst",
             category="Clusters",
             subcategory="{fs}",
@@ -51,19 +51,20 @@ rule plot_clustering:
     conda:
         "../envs/core.yaml"
     params:
-        report=PLAN.config["report"],
+        examples=PLAN.config["report"]["summary_examples"],
+        seed=PLAN.seed,
     script:
         "../scripts/plot_clustering.py"
 
 
 rule dendrogram:
     input:
-        labels=f"{R}/clustering/{{fs}}/{{job}}/labels.ecsv",
-        reduced=f"{R}/features/{{fs}}/reduced.zarr",
+        labels=rules.cluster.output.labels,
+        reduced=rules.reduce.output.store,
         images=images_if_any,
     output:
         report(
-            f"{R}/clustering/{{fs}}/{{job}}/dendrogram.png",
+            paths.DENDROGRAM,
             caption="../report/dendrogram.rst",
             category="Dendrograms",
             subcategory="{fs}",
@@ -79,16 +80,17 @@ rule dendrogram:
         "../envs/core.yaml"
     params:
         leaves=PLAN.config["report"]["dendrogram_leaves"],
+        seed=PLAN.seed,
     script:
         "../scripts/dendrogram.py"
 
 
 rule member_pdfs:
     input:
-        labels=f"{R}/clustering/{{fs}}/{{job}}/labels.ecsv",
+        labels=rules.cluster.output.labels,
         images=images_if_any,
     output:
-        directory(f"{R}/clustering/{{fs}}/{{job}}/members"),
+        directory(paths.MEMBERS),
     log:
         "logs/member_pdfs/{fs}/{job}.log",
     benchmark:

@@ -1,9 +1,8 @@
-from galclust.config import config_hash
+from galclust import paths
 from galclust.workflow import Plan
 
 # Validates the config (one line naming the key on error) and plans batches and targets.
 PLAN = Plan(config)
-R = "results"
 
 
 wildcard_constraints:
@@ -14,37 +13,29 @@ wildcard_constraints:
     job=r"[a-z_]+-[a-z]+[0-9.]+",
 
 
-def image_stores(wildcards=None):
-    return [f"{R}/batches/{b}/images.zarr" for b in PLAN.batches]
-
-
-def training_stores(wildcards):
-    """The first batches, up to train.max_galaxies: appending galaxies never retrains."""
-    return image_stores()[: PLAN.training_batches(wildcards.model)]
-
-
 def feature_stores(wildcards):
+    """The per-batch stores a feature set reads (its user file for `extractor: file`)."""
     fs = PLAN.features[wildcards.fs]
     if fs["extractor"] == "file":
         return [fs["file"]]
-    store = PLAN.store_name(wildcards.fs)
-    return [f"{R}/batches/{b}/features/{store}.zarr" for b in PLAN.batches]
+    return expand(
+        rules.extract.output.store,
+        batch=PLAN.batches,
+        extractor=PLAN.store_name(wildcards.fs),
+    )
 
 
 def images_if_any(wildcards):
     """Image stores for feature sets computed from images; none for user features."""
     if PLAN.features[wildcards.fs]["extractor"] == "file":
         return []
-    return image_stores()
+    return expand(rules.preprocess.output.store, batch=PLAN.batches)
 
 
-def model_input(wildcards):
-    return PLAN.model_inputs(PLAN.split_store_name(wildcards.extractor)[0])
-
-
-def all_labels(wildcards=None):
-    return [f"{d}/labels.ecsv" for d in PLAN.clustering_dirs()]
-
-
-def all_metrics(wildcards=None):
-    return [f"{d}/metrics.json" for d in PLAN.clustering_dirs()]
+def clustering_outputs(output, jobs=None):
+    """One output of rule `cluster` (or a rule after it) for every feature set and job."""
+    return [
+        output.format(fs=fs, job=job)
+        for fs in PLAN.features
+        for job in (PLAN.jobs if jobs is None else jobs)
+    ]

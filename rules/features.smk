@@ -1,21 +1,27 @@
-rule train_cnn:
+rule train_model:
     input:
-        images=training_stores,
+        # the first batches, up to train.max_galaxies: appending galaxies never retrains
+        images=lambda w: expand(
+            rules.preprocess.output.store,
+            batch=PLAN.batches[: PLAN.training_batches(w.model)],
+        ),
+        # ancient: only the training galaxies' targets (params.targets) trigger a retrain
+        catalog=ancient(rules.catalog.output[0]),
     output:
-        model=f"{R}/models/{{model}}/model.keras",
-        history=f"{R}/models/{{model}}/history.tsv",
+        model=paths.MODEL,
+        history=paths.MODEL_HISTORY,
         loss=report(
-            f"{R}/models/{{model}}/loss.png",
+            paths.MODEL_LOSS,
             caption="../report/loss.rst",
             category="Training",
             subcategory="{model}",
             labels={"model": "{model}", "figure": "loss curves"},
         ),
-        metrics=f"{R}/models/{{model}}/metrics.json",
+        metrics=paths.MODEL_METRICS,
     log:
-        "logs/train_cnn/{model}.log",
+        "logs/train_model/{model}.log",
     benchmark:
-        "benchmarks/train_cnn/{model}.tsv"
+        "benchmarks/train_model/{model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
     threads: 2
@@ -24,21 +30,20 @@ rule train_cnn:
         mem_mb=8000,
         runtime=240,
     params:
+        kind=lambda w: PLAN.config["models"][w.model]["kind"],
         train=lambda w: PLAN.config["models"][w.model]["train"],
         seed=PLAN.seed,
-        # the targets of the training galaxies (read from the catalog, not the whole file,
-        # so galaxies appended beyond them never retrain the model)
         targets=lambda w: PLAN.training_digest(w.model),
     script:
-        "../scripts/train_cnn.py"
+        "../scripts/train_model.py"
 
 
 rule extract:
     input:
-        images=f"{R}/batches/{{batch}}/images.zarr",
-        model=model_input,
+        images=rules.preprocess.output.store,
+        model=lambda w: PLAN.model_inputs(w.extractor),
     output:
-        store=directory(f"{R}/batches/{{batch}}/features/{{extractor}}.zarr"),
+        store=directory(paths.FEATURE_STORE),
     log:
         "logs/extract/{extractor}/{batch}.log",
     benchmark:
@@ -47,10 +52,12 @@ rule extract:
         "../envs/tensorflow.yaml"
     threads: 2
     resources:
-        gpu=lambda w: 0 if w.extractor in ("pixels", "morphometrics") else 1,
+        gpu=lambda w: PLAN.uses_gpu(w.extractor),
         mem_mb=4000,
     params:
-        model=lambda w: PLAN.config["models"].get(PLAN.split_store_name(w.extractor)[0]),
+        model=lambda w: PLAN.model_of(w.extractor),
+        # seeds random-weight backbones
+        seed=PLAN.seed,
     script:
         "../scripts/extract.py"
 
@@ -59,9 +66,9 @@ rule reduce:
     input:
         features=feature_stores,
     output:
-        store=directory(f"{R}/features/{{fs}}/reduced.zarr"),
+        store=directory(paths.REDUCED),
         variance=report(
-            f"{R}/features/{{fs}}/variance.png",
+            paths.VARIANCE,
             caption="../report/variance.rst",
             category="Feature sets",
             subcategory="{fs}",
@@ -77,5 +84,6 @@ rule reduce:
         mem_mb=8000,
     params:
         settings=lambda w: PLAN.features[w.fs],
+        model=lambda w: PLAN.model_of(PLAN.features[w.fs]["extractor"]),
     script:
         "../scripts/reduce.py"

@@ -6,8 +6,15 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 # galclust from this checkout, also inside per-rule conda environments.
 sys.path.insert(0, f"{smk.scriptdir}/../src")
 
-from galclust import steps  # noqa: E402
 from galclust.logs import job_log  # noqa: E402
+from galclust.stages.acquire import acquire  # noqa: E402
 
 with job_log(smk.log[0]):
-    steps.acquire(smk.config, smk.wildcards.batch, smk.output.manifest)
+    acquire(
+        smk.input.catalog,
+        smk.wildcards.batch,
+        smk.params.batch_size,
+        smk.params.source,
+        smk.params.download,
+        smk.output.manifest,
+    )

@@ -1,4 +1,4 @@
-"""Snakemake script for rule `catalog`: write the standardised catalog."""
+"""Snakemake script for rule `catalog`: the standardised catalog."""
 
 import sys
 
@@ -6,8 +6,8 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 # galclust from this checkout, also inside per-rule conda environments.
 sys.path.insert(0, f"{smk.scriptdir}/../src")
 
-from galclust import steps  # noqa: E402
 from galclust.logs import job_log  # noqa: E402
+from galclust.stages.catalog import catalog  # noqa: E402
 
 with job_log(smk.log[0]):
-    steps.write_catalog(smk.config, smk.output[0])
+    catalog(smk.params.settings, smk.output[0])

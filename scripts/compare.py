@@ -6,15 +6,14 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 # galclust from this checkout, also inside per-rule conda environments.
 sys.path.insert(0, f"{smk.scriptdir}/../src")
 
-from galclust import steps  # noqa: E402
 from galclust.logs import job_log  # noqa: E402
+from galclust.stages.compare import compare  # noqa: E402
 
 with job_log(smk.log[0]):
-    catalog = smk.input.catalog[0] if smk.input.catalog else None
-    steps.compare(
-        smk.config,
+    compare(
+        smk.params.truth,
         smk.input.labels,
-        catalog,
+        smk.input.catalog[0] if smk.input.catalog else None,
         smk.output.pairwise,
         smk.output.ari,
         smk.output.ami,

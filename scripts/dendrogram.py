@@ -1,4 +1,4 @@
-"""Snakemake script for rule `dendrogram`: dendrogram of an agglomerative clustering."""
+"""Snakemake script for rule `dendrogram`: the ward tree with example images."""
 
 import sys
 
@@ -6,13 +6,14 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 # galclust from this checkout, also inside per-rule conda environments.
 sys.path.insert(0, f"{smk.scriptdir}/../src")
 
-from galclust import steps  # noqa: E402
 from galclust.logs import job_log  # noqa: E402
+from galclust.stages.figures import dendrogram  # noqa: E402
 
 with job_log(smk.log[0]):
-    steps.dendrogram(
-        smk.config,
+    dendrogram(
         smk.wildcards.fs,
+        smk.params.leaves,
+        smk.params.seed,
         smk.input.labels,
         smk.input.reduced,
         smk.input.images,

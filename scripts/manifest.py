@@ -1,4 +1,4 @@
-"""Snakemake script for rule `manifest`: provenance of every output of the run."""
+"""Snakemake script for rule `manifest`: what made each output."""
 
 import sys
 
@@ -10,4 +10,4 @@ from galclust.logs import job_log  # noqa: E402
 from galclust.provenance import write_manifest  # noqa: E402
 
 with job_log(smk.log[0]):
-    write_manifest(smk.config, smk.input.outputs, smk.output[0])
+    write_manifest(smk.params.config_hash, smk.input.outputs, smk.output[0])

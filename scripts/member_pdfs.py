@@ -6,9 +6,9 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 # galclust from this checkout, also inside per-rule conda environments.
 sys.path.insert(0, f"{smk.scriptdir}/../src")
 
-from galclust import steps  # noqa: E402
 from galclust.logs import job_log  # noqa: E402
+from galclust.stages.figures import member_pdfs  # noqa: E402
 
 with job_log(smk.log[0]):
     title = f"{smk.wildcards.job} on {smk.wildcards.fs}: "
-    steps.member_pdfs(smk.config, smk.input.labels, smk.input.images, smk.output[0], title)
+    member_pdfs(smk.input.labels, smk.input.images, smk.output[0], title)

@@ -1,4 +1,4 @@
-"""Snakemake script for rule `plot_clustering`: summary and size figures of one clustering."""
+"""Snakemake script for rule `plot_clustering`: example members and sizes of one clustering."""
 
 import sys
 
@@ -6,14 +6,15 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 # galclust from this checkout, also inside per-rule conda environments.
 sys.path.insert(0, f"{smk.scriptdir}/../src")
 
-from galclust import steps  # noqa: E402
 from galclust.logs import job_log  # noqa: E402
+from galclust.stages.figures import plot_clustering  # noqa: E402
 
 with job_log(smk.log[0]):
-    steps.plot_clustering(
-        smk.config,
+    plot_clustering(
         smk.wildcards.fs,
         smk.wildcards.job,
+        smk.params.examples,
+        smk.params.seed,
         smk.input.labels,
         smk.input.reduced,
         smk.input.images,

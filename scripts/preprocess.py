@@ -1,4 +1,4 @@
-"""Snakemake script for rule `preprocess`: decode and resize one batch into its image store."""
+"""Snakemake script for rule `preprocess`: decode, find the galaxy, resize one batch."""
 
 import sys
 
@@ -6,8 +6,14 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 # galclust from this checkout, also inside per-rule conda environments.
 sys.path.insert(0, f"{smk.scriptdir}/../src")
 
-from galclust import steps  # noqa: E402
 from galclust.logs import job_log  # noqa: E402
+from galclust.stages.preprocess import preprocess  # noqa: E402
 
 with job_log(smk.log[0]):
-    steps.preprocess(smk.config, smk.input.manifest, smk.output.store, smk.output.report)
+    preprocess(
+        smk.input.manifest,
+        smk.output.store,
+        smk.output.report,
+        smk.params.settings,
+        smk.params.read_options,
+    )

@@ -6,10 +6,15 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 # galclust from this checkout, also inside per-rule conda environments.
 sys.path.insert(0, f"{smk.scriptdir}/../src")
 
-from galclust import steps  # noqa: E402
 from galclust.logs import job_log  # noqa: E402
+from galclust.stages.reduce import reduce  # noqa: E402
 
 with job_log(smk.log[0]):
-    steps.reduce(
-        smk.config, smk.wildcards.fs, smk.input.features, smk.output.store, smk.output.variance
+    reduce(
+        smk.wildcards.fs,
+        smk.params.settings,
+        smk.params.model,
+        smk.input.features,
+        smk.output.store,
+        smk.output.variance,
     )

@@ -6,8 +6,14 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 # galclust from this checkout, also inside per-rule conda environments.
 sys.path.insert(0, f"{smk.scriptdir}/../src")
 
-from galclust import steps  # noqa: E402
 from galclust.logs import job_log  # noqa: E402
+from galclust.stages.summary import summary  # noqa: E402
 
 with job_log(smk.log[0]):
-    steps.summarise(smk.config, smk.input.metrics, smk.input.truth, smk.input.models, smk.output[0])
+    summary(
+        smk.params.config_hash,
+        smk.input.metrics,
+        smk.input.truth,
+        smk.input.models,
+        smk.output[0],
+    )

@@ -10,9 +10,10 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from galclust.cluster import NOISE, fit_predict, laplacian_spectrum, make_estimator, scores
+from galclust.cluster import NOISE, fit_predict, laplacian_spectrum, scores
 from galclust.compare import against, align, pairwise
 from galclust.config import ClusteringJob
+from galclust.errors import GalclustError
 
 CENTERS = [[0, 0, 0, 0], [10, 0, 0, 0], [0, 10, 0, 0]]
 
@@ -37,12 +38,13 @@ def test_every_method_recovers_blobs(blobs, job):
     X, y = blobs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. spectral: k-NN graph not fully connected
-        labels, estimator = fit_predict(X, job, seed=0)
+        result = fit_predict(X, job, seed=0)
+    labels = result.labels
     assert labels.dtype == np.int64
     assert labels.shape == (len(X),)
     assert adjusted_rand_score(y, labels) > 0.9
     assert len(set(labels) - {NOISE}) == 3
-    assert estimator is not None
+    assert result.info["route"] == "exact"
 
 
 @pytest.mark.parametrize("name", ["kmeans-k3", "spectral-k3"])
@@ -54,33 +56,50 @@ def test_same_seed_same_labels(blobs, name):
     job = ClusteringJob(job.name.replace("k3", "k5"), job.method, {**job.params, "k": 5})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a, _ = fit_predict(Xo, job, seed=7)
-        b, _ = fit_predict(Xo, job, seed=7)
+        a = fit_predict(Xo, job, seed=7).labels
+        b = fit_predict(Xo, job, seed=7).labels
     np.testing.assert_array_equal(a, b)
     assert len(set(a)) == 5
 
 
-def test_estimator_gets_seed_and_params():
-    km = make_estimator(ClusteringJob("kmeans-k4", "kmeans", {"k": 4, "n_init": 3}), seed=11)
-    assert (km.n_clusters, km.n_init, km.random_state) == (4, 3, 11)
-    ap = make_estimator(
-        ClusteringJob("affinity_propagation-d0.8", "affinity_propagation", {"damping": 0.8, "max_iter": 50}), seed=5
-    )
-    assert (ap.damping, ap.max_iter, ap.convergence_iter, ap.random_state) == (0.8, 50, 15, 5)
-    sp = make_estimator(ClusteringJob("spectral-k6", "spectral", {"k": 6}), seed=2)
-    assert (sp.n_clusters, sp.n_neighbors, sp.affinity, sp.random_state) == (6, 10, "nearest_neighbors", 2)
-    ag = make_estimator(ClusteringJob("agglomerative-k32", "agglomerative", {"k": 32}), seed=0)
-    assert (ag.n_clusters, ag.linkage) == (32, "ward")
+def test_methods_pass_seed_and_params_to_scikit_learn(blobs, monkeypatch):
+    """Each method builds its scikit-learn estimator from the job's params and the seed."""
+    from sklearn import cluster as skc
+
+    from galclust.methods import affinity_propagation, kmeans, spectral
+
+    seen = {}
+
+    def spy(cls, module):
+        def make(**kw):
+            seen[cls.__name__] = kw
+            return cls(**kw)
+        monkeypatch.setattr(module, cls.__name__, make)
+
+    spy(skc.KMeans, kmeans)
+    spy(skc.AffinityPropagation, affinity_propagation)
+    spy(skc.SpectralClustering, spectral)
+    X, _ = blobs
+    fit_predict(X, ClusteringJob("kmeans-k4", "kmeans", {"k": 4, "n_init": 3}), seed=11)
+    fit_predict(X, ClusteringJob("affinity_propagation-d0.8", "affinity_propagation",
+                                 {"damping": 0.8, "max_iter": 50}), seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_predict(X, ClusteringJob("spectral-k6", "spectral", {"k": 6}), seed=2)
+    assert seen["KMeans"] == {"n_clusters": 4, "n_init": 3, "random_state": 11}
+    assert seen["AffinityPropagation"] == {"damping": 0.8, "max_iter": 50, "convergence_iter": 15,
+                                           "random_state": 5}
+    assert (seen["SpectralClustering"]["n_neighbors"], seen["SpectralClustering"]["random_state"]) == (10, 2)
 
 
 def test_unknown_method():
-    with pytest.raises(ValueError, match="unknown clustering method"):
-        make_estimator(ClusteringJob("x-k2", "x", {"k": 2}), 0)
+    with pytest.raises(KeyError, match="x"):
+        fit_predict(np.zeros((5, 2)), ClusteringJob("x-k2", "x", {"k": 2}), 0)
 
 
 def test_too_few_rows(blobs):
     X, _ = blobs
-    with pytest.raises(ValueError, match="kmeans-k3.*too few"):
+    with pytest.raises(GalclustError, match="kmeans-k3.*too few"):
         fit_predict(X[:2], JOBS[0], 0)
 
 
@@ -89,8 +108,9 @@ def test_too_few_rows(blobs):
 
 def test_scores_keys_and_values(blobs):
     X, y = blobs
-    labels, est = fit_predict(X, JOBS[0], 0)
-    s = scores(X, labels, estimator=est)
+    result = fit_predict(X, JOBS[0], 0)
+    labels = result.labels
+    s = scores(X, labels, inertia=result.info["inertia"])
     assert set(s) == {
         "n_galaxies", "n_clusters", "n_noise", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia",
     }
@@ -98,8 +118,8 @@ def test_scores_keys_and_values(blobs):
     assert 0.7 < s["silhouette"] <= 1
     assert s["calinski_harabasz"] > 100
     assert 0 < s["davies_bouldin"] < 0.5
-    assert s["inertia"] == pytest.approx(est.inertia_)
-    # without an estimator defining inertia, it is NaN
+    assert s["inertia"] == pytest.approx(result.info["inertia"]) and s["inertia"] > 0
+    # without a method defining inertia, it is NaN
     assert math.isnan(scores(X, y)["inertia"])
 
 

@@ -58,7 +58,7 @@ def test_changing_preprocessing_reruns_it_and_everything_downstream_but_download
     jobs, config = dry_run(tiny_run, tmp_path, change)
     assert jobs == {
         "preprocess": 2,  # both batches
-        "train_cnn": 1,
+        "train_model": 1,
         "extract": 4,  # pixels and refcnn, both batches
         **downstream_of_features(config, list(config["features"])),
     }, jobs
@@ -88,7 +88,38 @@ def test_changing_cnn_training_retrains_and_reextracts_without_preprocessing(tin
     cnn_sets = [fs for fs, s in config["features"].items() if s["extractor"] == "refcnn"]
     assert cnn_sets == ["cnn_conv", "cnn_dense"]
     assert jobs == {
-        "train_cnn": 1,
+        "train_model": 1,
         "extract": 2,  # refcnn of both batches; pixels untouched
         **downstream_of_features(config, cnn_sets),
     }, jobs
+
+
+def _set(config: dict, key: str, value) -> None:
+    *parents, last = key.split(".")
+    node = config
+    for part in parents:
+        node = node.setdefault(part, {})
+    assert node.get(last) != value, key
+    node[last] = value
+
+
+AGGREGATES = {"summary": 1, "manifest": 1, "all": 1}
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    # each setting reaches its step through the rule's params, and only there
+    ("report.summary_examples", 2, {"plot_clustering": 21, **AGGREGATES}),
+    ("report.dendrogram_leaves", 10, {"dendrogram": 3, **AGGREGATES}),
+    ("clustering.dbscan.min_samples", 4, {"cluster": 3, "plot_clustering": 3, "compare": 1, **AGGREGATES}),
+    ("clustering.kmeans.n_init", 5, {"cluster": 6, "plot_clustering": 6, "elbow_eigengap": 3, "member_pdfs": 1,
+                                     "compare": 1, **AGGREGATES}),
+    ("catalog.truth", [], {"compare": 1, **AGGREGATES}),
+    ("models.refcnn.batch_size", 8, {"extract": 2, "reduce": 2, "cluster": 14, "plot_clustering": 14,
+                                     "dendrogram": 2, "elbow_eigengap": 2, "compare": 1, **AGGREGATES}),
+    ("source.download.max_attempts", 2, {"acquire": 2, "preprocess": 2, "train_model": 1, "extract": 4,
+                                         "reduce": 3, "cluster": 21, "plot_clustering": 21, "dendrogram": 3,
+                                         "elbow_eigengap": 3, "member_pdfs": 1, "compare": 1, **AGGREGATES}),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_each_setting_reruns_exactly_the_steps_that_read_it(tiny_run, tmp_path, key, value, expected):
+    jobs, _ = dry_run(tiny_run, tmp_path, lambda config: _set(config, key, value))
+    assert jobs == expected, jobs

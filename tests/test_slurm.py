@@ -180,7 +180,7 @@ def test_user_profile_dry_run(tmp_path):
             key = m.group(1) + (f"[{wc.group(1)}]" if wc else "")
             asks[key] = {kv for kv in r.group(1).split(", ") if kv.split("=")[0] in
                          ("slurm_account", "slurm_partition", "gpu", "mem_mb", "runtime")}
-    assert asks["train_cnn[model=refcnn]"] >= {"slurm_partition=gpu", "gpu=1", "mem_mb=32000"}
+    assert asks["train_model[model=refcnn]"] >= {"slurm_partition=gpu", "gpu=1", "mem_mb=32000"}
     # CNN features on the GPU partition with a GPU, the pixel baseline on the CPU one without
     assert asks["extract[batch=b0000, extractor=refcnn]"] >= {"slurm_partition=gpu", "gpu=1"}
     assert asks["extract[batch=b0000, extractor=pixels]"] >= {"slurm_partition=CHANGE_ME", "gpu=0"}

@@ -66,7 +66,7 @@ def test_every_final_output_exists_and_is_sane(tiny_run):
         assert (res / "comparison" / png).stat().st_size > 5000
     assert "| feature set | clustering |" in (res / "summary.md").read_text()
     # logs and benchmarks for every rule
-    assert (workdir / "logs/train_cnn/refcnn.log").exists()
+    assert (workdir / "logs/train_model/refcnn.log").exists()
     assert (workdir / "benchmarks/compare.tsv").exists()
     # nothing half-written anywhere
     assert not [p for p in res.rglob("*") if ".tmp" in p.name]

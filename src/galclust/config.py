@@ -9,36 +9,64 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import jsonschema
+import numpy as np
 import yaml
 
 from .errors import ConfigError
 
 SCHEMA_FILE = "config.schema.yaml"
-# Feature extractors that need no model.
-BUILTIN_EXTRACTORS = ("pixels", "morphometrics")
+JOB_NAME = re.compile(r"^[a-z_]+-[a-z]+[0-9.]+$")  # the Snakefile's `job` wildcard
 
-# Methods and the config key listing their settings (one clustering job per setting).
-METHOD_SETTING = {
-    "kmeans": ("k", "k"),
-    "agglomerative": ("k", "k"),
-    "affinity_propagation": ("damping", "d"),
-    "dbscan": ("eps", "eps"),
-    "hdbscan": ("min_cluster_size", "m"),
-    "spectral": ("k", "k"),
-}
+
+def schema_file() -> str:
+    """The schema file Snakemake's ``validate`` reads: the packaged one, or, when plugins add
+    blocks to it, a JSON copy with them (in the temporary directory, named by its content)."""
+    packaged = resources.files("galclust.schemas").joinpath(SCHEMA_FILE)
+    schema = load_schema()
+    if schema == yaml.safe_load(packaged.read_text()):
+        return str(packaged)
+    import tempfile
+
+    from .atomic import write_text_atomic
+
+    text = json.dumps(schema, sort_keys=True)
+    path = f"{tempfile.gettempdir()}/galclust-config-schema-{config_hash(text)}.json"
+    write_text_atomic(path, text)
+    return path
 
 
 @cache
 def load_schema() -> dict[str, Any]:
-    """The config schema as a dict."""
-    text = resources.files("galclust.schemas").joinpath(SCHEMA_FILE).read_text()
-    return yaml.safe_load(text)
+    """The config schema as a dict, with the blocks of plugins' methods, sources and model kinds."""
+    from .acquire.sources import SOURCES
+    from .extractors import EXTRACTORS, model_kinds
+    from .methods import METHODS
+
+    schema = yaml.safe_load(resources.files("galclust.schemas").joinpath(SCHEMA_FILE).read_text())
+    props = schema["properties"]
+    for name, method in METHODS.items():
+        if method.schema is not None:
+            props["clustering"]["properties"].setdefault(name, dict(method.schema))
+    source = props["source"]["properties"]
+    for name, src in SOURCES.items():
+        if name not in source["kind"]["enum"]:
+            source["kind"]["enum"].append(name)
+        if src.schema is not None:
+            source.setdefault(name, dict(src.schema))
+    kind = schema["properties"]["models"]["additionalProperties"]["properties"]["kind"]
+    kind["enum"] += [k for k in model_kinds() if k not in kind["enum"]]
+    model = schema["properties"]["models"]["additionalProperties"]["properties"]
+    for name, ext in EXTRACTORS.items():
+        if ext.schema is not None and not ext.builtin:
+            model.setdefault(name, dict(ext.schema))
+    return schema
 
 
 def _with_defaults(validator_class: type) -> type:
@@ -83,6 +111,8 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_references(config: dict[str, Any]) -> None:
+    from .extractors import EXTRACTORS, builtin
+
     models = config.get("models", {})
     for name, fs in config["features"].items():
         key = f"features.{name}"
@@ -90,9 +120,10 @@ def _check_references(config: dict[str, Any]) -> None:
         if extractor == "file":
             if "file" not in fs:
                 raise ConfigError(f"config key '{key}.file': required when extractor is 'file'")
-        elif extractor in BUILTIN_EXTRACTORS:
-            if fs.get("tta") and extractor == "morphometrics":
-                raise ConfigError(f"config key '{key}.tta': morphometrics are measured, not learned: no test-time augmentation")
+        elif extractor in builtin():
+            if fs.get("tta") and not EXTRACTORS[extractor].tta:
+                raise ConfigError(f"config key '{key}.tta': {extractor} are measured, not learned: "
+                                  "no test-time augmentation")
         elif extractor in models:
             layer = fs.get("layer")
             if layer is None:
@@ -104,7 +135,7 @@ def _check_references(config: dict[str, Any]) -> None:
                     f"(known: {known})"
                 )
         else:
-            known = ", ".join([*BUILTIN_EXTRACTORS, "file", *sorted(models)])
+            known = ", ".join([*builtin(), "file", *sorted(models)])
             raise ConfigError(
                 f"config key '{key}.extractor': unknown feature extractor '{extractor}' (known: {known})"
             )
@@ -148,8 +179,14 @@ def config_hash(obj: Any, length: int = 12) -> str:
 
 
 def format_setting(value: float | int) -> str:
-    """A setting as it appears in a clustering name: 10 -> '10', 0.80 -> '0.8'."""
-    return f"{value:g}"
+    """A setting as it appears in a clustering name, exactly: 10 -> '10', 0.80 -> '0.8',
+    1e-5 -> '0.00001', 0.1234567 -> '0.1234567' (the shortest decimal that reads back as the
+    same float, never in exponent form, so distinct values never share a name)."""
+    if isinstance(value, bool):
+        raise TypeError(f"a clustering setting cannot be a boolean: {value!r}")
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return np.format_float_positional(float(value), trim="-")
 
 
 @dataclass(frozen=True)
@@ -162,12 +199,20 @@ class ClusteringJob:
 
 
 def clustering_jobs(config: dict[str, Any]) -> dict[str, ClusteringJob]:
-    """Every configured clustering job, by name."""
+    """Every configured clustering job, by name (one per method and value of its setting)."""
+    from .methods import METHODS
+
     jobs: dict[str, ClusteringJob] = {}
-    for method, settings in config.get("clustering", {}).items():
-        key, short = METHOD_SETTING[method]
-        shared = {k: v for k, v in settings.items() if k != key}
-        for value in settings.get(key, []):
-            name = f"{method}-{short}{format_setting(value)}"
-            jobs[name] = ClusteringJob(name, method, {key: value, **shared})
+    for method_name, settings in config.get("clustering", {}).items():
+        method = METHODS[method_name]
+        shared = {k: v for k, v in settings.items() if k != method.setting}
+        for i, value in enumerate(settings.get(method.setting, [])):
+            name = f"{method_name}-{method.tag}{format_setting(value)}"
+            if name in jobs:
+                raise ConfigError(f"config key 'clustering.{method_name}.{method.setting}[{i}]': "
+                                  f"{value!r} repeats an earlier value (job {name})")
+            if not JOB_NAME.match(name):
+                raise ConfigError(f"config key 'clustering.{method_name}': job name {name!r} is not of the "
+                                  "form method-tagVALUE (method [a-z_]+, tag [a-z]+)")
+            jobs[name] = ClusteringJob(name, method_name, {method.setting: value, **shared})
     return jobs

@@ -17,7 +17,6 @@ from typing import Any
 
 from . import __version__
 from .atomic import write_text_atomic
-from .config import config_hash
 from .store import provenance as package_versions
 
 __all__ = ["describe_output", "file_digest", "manifest", "package_versions", "write_manifest"]
@@ -91,16 +90,16 @@ def describe_output(path: PathLike) -> dict[str, Any]:
     return entry
 
 
-def manifest(config: dict[str, Any], outputs: Iterable[PathLike]) -> dict[str, Any]:
+def manifest(run_hash: str, outputs: Iterable[PathLike]) -> dict[str, Any]:
     """The run manifest: the run's config hash and versions, and one entry per output."""
     return {
-        "config_hash": config_hash(config),
+        "config_hash": run_hash,
         "galclust_version": __version__,
         "packages": package_versions(),
         "outputs": {str(p): describe_output(p) for p in sorted({str(p) for p in outputs})},
     }
 
 
-def write_manifest(config: dict[str, Any], outputs: Iterable[PathLike], out: PathLike) -> None:
-    """Write :func:`manifest` as indented JSON, atomically."""
-    write_text_atomic(out, json.dumps(manifest(config, outputs), indent=2, sort_keys=True) + "\n")
+def write_manifest(run_hash: str, outputs: Iterable[PathLike], out: PathLike) -> None:
+    """Write :func:`manifest` as indented JSON, atomically (rule ``manifest``)."""
+    write_text_atomic(out, json.dumps(manifest(run_hash, outputs), indent=2, sort_keys=True) + "\n")

@@ -1,6 +1,7 @@
-"""What the Snakefile needs at parse time: the validated config, batches, targets.
+"""What the Snakefile needs at parse time: the validated config, batches, targets, params.
 
-Kept light (no TensorFlow import): Snakemake parses the Snakefile for every job.
+Kept light (no TensorFlow import): Snakemake parses the Snakefile for every job. Every
+path comes from :mod:`galclust.paths`; every method, extractor and source from its registry.
 """
 
 from __future__ import annotations
@@ -10,10 +11,18 @@ from typing import Any
 
 from astropy.table import Table
 
+from . import paths
+from .acquire.sources import SOURCES
 from .catalog import batch_names, batch_rows, load_catalog, rows_digest
-from .config import ClusteringJob, clustering_jobs, validate_config
+from .config import ClusteringJob, clustering_jobs, config_hash, validate_config
+from .errors import ConfigError
+from .extractors import EXTRACTORS
+from .methods import METHODS
+from .stages.extract import TTA_SUFFIX, split_store_name
 
-RESULTS = "results"
+MB = 10**6
+#: Snakemake's own headroom for a clustering job (Python, numpy, scikit-learn, the features)
+BASE_MEM_MB = 2000
 
 
 class Plan:
@@ -30,6 +39,13 @@ class Plan:
     def needs_images(self) -> bool:
         """False when every feature set is a user file (no cutouts to fetch)."""
         return any(fs["extractor"] != "file" for fs in self.features.values())
+
+    def catalog_params(self) -> dict[str, Any]:
+        """What the catalog depends on: the catalog block (``truth`` aside: every column is kept),
+        the source, the seed (demo draws)."""
+        source = {k: v for k, v in self.config["source"].items() if k != "download"}
+        catalog = {k: v for k, v in self.config["catalog"].items() if k != "truth"}
+        return {"catalog": catalog, "source": source, "seed": self.seed}
 
     @cached_property
     def catalog(self) -> Table:
@@ -50,58 +66,80 @@ class Plan:
         return rows_digest(batch_rows(self.catalog, batch, self.config["batch_size"]))
 
     def source_params(self) -> dict[str, Any]:
-        """The source settings that change the cutouts (download tuning excluded).
-
-        The demo's ``n_galaxies`` and ``class_mix`` only choose the catalog's rows, which
-        each batch's row digest already covers: appending galaxies must not re-render the
-        cutouts of the batches that were there before.
-        """
-        source = dict(self.config["source"])
-        source.pop("download", None)
+        """The source settings that change the cutouts (download tuning and the settings that
+        only choose catalog rows, which each batch's row digest already covers, left out:
+        appending galaxies must not re-render the cutouts of earlier batches)."""
+        source = self.config["source"]
         kind = source["kind"]
-        settings = dict(source.get(kind, {}))
-        if kind == "demo":
-            settings.pop("n_galaxies", None)
-            settings.pop("class_mix", None)
+        settings = {k: v for k, v in source.get(kind, {}).items() if k not in SOURCES[kind].row_settings}
         return {"kind": kind, "cache_dir": source["cache_dir"], kind: settings}
 
-    # -- feature sets ----------------------------------------------------------
-    TTA_SUFFIX = "-d4"
+    def read_options(self) -> dict[str, Any] | None:
+        """How preprocess decodes the source's raw files (None: plain images)."""
+        source = self.config["source"]
+        return SOURCES[source["kind"]].read_options(source.get(source["kind"], {}))
 
+    # -- feature sets ----------------------------------------------------------
     def store_name(self, name: str) -> str:
         """The per-batch feature store a feature set reads: its extractor, ``-d4`` with TTA."""
         fs = self.features[name]
-        return fs["extractor"] + (self.TTA_SUFFIX if fs.get("tta") else "")
-
-    @classmethod
-    def split_store_name(cls, store: str) -> tuple[str, bool]:
-        """(extractor, dihedral averaging?) of a feature-store name."""
-        if store.endswith(cls.TTA_SUFFIX):
-            return store[: -len(cls.TTA_SUFFIX)], True
-        return store, False
+        return fs["extractor"] + (TTA_SUFFIX if fs.get("tta") else "")
 
     def extractors(self) -> list[str]:
         """Feature stores (extractor, ``-d4`` with TTA) used by image-based feature sets."""
         return sorted({self.store_name(n) for n, fs in self.features.items() if fs["extractor"] != "file"})
 
+    def model_of(self, store_or_extractor: str) -> dict[str, Any] | None:
+        """The ``models`` entry behind a feature store or extractor name (None: built-in)."""
+        return self.config["models"].get(split_store_name(store_or_extractor)[0])
+
+    def uses_gpu(self, store: str) -> int:
+        model = self.model_of(store)
+        kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[split_store_name(store)[0]]
+        return int(kind.uses_gpu)
+
     def trained_models(self) -> list[str]:
-        """Models the workflow trains (kind cnn or simclr, no ``path`` given)."""
-        used = {self.split_store_name(s)[0] for s in self.extractors()}
+        """Models the workflow trains (a kind with a trainer, no ``path`` given)."""
+        used = {split_store_name(s)[0] for s in self.extractors()}
         models = self.config["models"]
         return sorted(
             m for m in used
-            if m in models and models[m]["kind"] in ("cnn", "simclr") and not models[m].get("path")
+            if m in models and EXTRACTORS[models[m]["kind"]].train is not None and not models[m].get("path")
         )
 
     def model_inputs(self, extractor: str) -> list[str]:
         """Files an extractor needs: a trained or given model, or a local weights file."""
-        model = self.config["models"].get(extractor)
+        model = self.model_of(extractor)
         if model is None:
             return []
-        if model["kind"] == "backbone":
-            weights = model.get("weights", "imagenet")
-            return [] if weights in ("imagenet", "random") else [weights]
-        return [self.model_file(extractor)]
+        kind = EXTRACTORS[model["kind"]]
+        if kind.train is None and not model.get("path"):
+            return kind.model_files(model)
+        return [self.model_file(split_store_name(extractor)[0])]
+
+    def model_file(self, model: str) -> str:
+        """The .keras file of a trained (or given) model."""
+        path = self.config["models"][model].get("path")
+        return path or paths.fill(paths.MODEL, model=model)
+
+    def training_batches(self, model: str) -> int:
+        """How many leading batches hold the model's training galaxies (train.max_galaxies)."""
+        max_galaxies = self.config["models"][model]["train"]["max_galaxies"]
+        return max(1, -(-max_galaxies // self.config["batch_size"]))
+
+    def training_digest(self, model: str) -> str:
+        """Changes exactly when the training galaxies or their targets change."""
+        model_cfg = self.config["models"][model]
+        rows = self.catalog[: self.training_batches(model) * self.config["batch_size"]]
+        if not EXTRACTORS[model_cfg["kind"]].needs_target:  # self-supervised: the galaxies alone
+            return rows_digest(rows, ["id"])
+        target = model_cfg["train"]["target"]
+        if target not in rows.colnames:
+            raise ConfigError(
+                f"config key 'models.{model}.train.target': the catalog has no column '{target}' "
+                f"(columns: {', '.join(rows.colnames)})"
+            )
+        return rows_digest(rows, ["id", target])
 
     def n_rows(self, name: str) -> int:
         """Galaxies in a feature set: the catalog's, or the rows of a user's feature file."""
@@ -120,72 +158,53 @@ class Plan:
         except (OSError, ValueError):
             return 0  # reported properly by the reduce job
 
+    def reduced_width(self, name: str) -> int:
+        """Columns of a reduced feature set, as far as the config tells (an upper bound)."""
+        pca = self.features[name].get("pca", False)
+        if isinstance(pca, int) and not isinstance(pca, bool):
+            return pca
+        return int(self.features[name].get("max_components", 200))
+
     def clustering_mem_mb(self, name: str, job: str) -> int:
-        """Memory for a clustering job: affinity propagation keeps about four N×N float64
-        matrices (similarities, responsibilities, availabilities, a temporary), ward about two."""
-        n = self.n_rows(name)
-        method = self.jobs[job].method
-        matrices = {"affinity_propagation": 4, "agglomerative": 2}.get(method, 0)
-        return 2000 - (-matrices * 8 * n * n // 10**6)  # rounded up to whole MB
+        """Memory for a clustering job, from its method's prediction for N and d."""
+        spec = self.jobs[job]
+        needed = METHODS[spec.method].memory_bytes(self.n_rows(name), self.reduced_width(name), spec.params)
+        return BASE_MEM_MB - (-needed // MB)  # rounded up to whole MB
 
-    def training_batches(self, model: str) -> int:
-        """How many leading batches hold the model's training galaxies (train.max_galaxies)."""
-        max_galaxies = self.config["models"][model]["train"]["max_galaxies"]
-        return max(1, -(-max_galaxies // self.config["batch_size"]))
-
-    def training_digest(self, model: str) -> str:
-        """Changes exactly when the training galaxies or their targets change."""
-        settings = self.config["models"][model]["train"]
-        rows = self.catalog[: self.training_batches(model) * self.config["batch_size"]]
-        if self.config["models"][model]["kind"] == "simclr":  # no target: the galaxies alone
-            return rows_digest(rows, ["id"])
-        target = settings["target"]
-        if target not in rows.colnames:
-            from .errors import ConfigError
-
-            raise ConfigError(
-                f"config key 'models.{model}.train.target': the catalog has no column '{target}' "
-                f"(columns: {', '.join(rows.colnames)})"
-            )
-        return rows_digest(rows, ["id", target])
-
-    def model_file(self, model: str) -> str:
-        """The .keras file of a trained (or given) model."""
-        path = self.config["models"][model].get("path")
-        return path or f"{RESULTS}/models/{model}/model.keras"
-
-    # -- targets ---------------------------------------------------------------
-    def clustering_dirs(self) -> list[str]:
-        return [f"{RESULTS}/clustering/{fs}/{job}" for fs in self.features for job in self.jobs]
-
-    def member_pdf_dirs(self) -> list[str]:
-        return [f"{RESULTS}/clustering/{t}/members" for t in self.config["report"]["member_pdfs"]]
+    def cluster_params(self, job: str) -> dict[str, Any]:
+        spec = self.jobs[job]
+        return {"method": spec.method, "settings": spec.params}
 
     def jobs_of(self, method: str) -> list[str]:
         return [name for name, job in self.jobs.items() if job.method == method]
 
+    def run_hash(self) -> str:
+        return config_hash(self.config)
+
+    # -- targets ---------------------------------------------------------------
+    def clusterings(self) -> list[dict[str, str]]:
+        """Wildcards of every clustering job: {fs, job}."""
+        return [{"fs": fs, "job": job} for fs in self.features for job in self.jobs]
+
+    def member_pdf_targets(self) -> list[dict[str, str]]:
+        return [dict(zip(("fs", "job"), t.split("/", 1))) for t in self.config["report"]["member_pdfs"]]
+
     def outputs(self) -> list[str]:
         """Every output of the run (what ``results/manifest.json`` describes)."""
-        out = [f"{RESULTS}/catalog.ecsv"] if self.needs_images else []
+        out = [paths.CATALOG] if self.needs_images else []
         for b in self.batches:
-            d = f"{RESULTS}/batches/{b}"
-            out += [f"{d}/cutouts.ecsv", f"{d}/images.zarr", f"{d}/preprocess.ecsv"]
-            out += [f"{d}/features/{e}.zarr" for e in self.extractors()]
+            out += [paths.fill(t, batch=b) for t in (paths.CUTOUTS, paths.IMAGES, paths.PREPROCESS_REPORT)]
+            out += [paths.fill(paths.FEATURE_STORE, batch=b, extractor=e) for e in self.extractors()]
         for m in self.trained_models():
-            out += [f"{RESULTS}/models/{m}/{f}" for f in ("model.keras", "history.tsv", "loss.png", "metrics.json")]
+            out += [paths.fill(t, model=m) for t in (paths.MODEL, paths.MODEL_HISTORY, paths.MODEL_LOSS,
+                                                      paths.MODEL_METRICS)]
         for fs in self.features:
-            out += [f"{RESULTS}/features/{fs}/{f}" for f in ("reduced.zarr", "variance.png", "elbow.png", "eigengap.png")]
-        for d in self.clustering_dirs():
-            out += [f"{d}/{f}" for f in ("labels.ecsv", "metrics.json", "summary.png", "sizes.png")]
-        out += [f"{RESULTS}/clustering/{fs}/{job}/dendrogram.png"
+            out += [paths.fill(t, fs=fs) for t in (paths.REDUCED, paths.VARIANCE, paths.ELBOW, paths.EIGENGAP)]
+        for w in self.clusterings():
+            out += [paths.fill(t, **w) for t in (paths.LABELS, paths.CLUSTER_METRICS, paths.CLUSTER_SUMMARY,
+                                                  paths.CLUSTER_SIZES)]
+        out += [paths.fill(paths.DENDROGRAM, fs=fs, job=job)
                 for fs in self.features for job in self.jobs_of("agglomerative")]
-        out += self.member_pdf_dirs()
-        out += [f"{RESULTS}/comparison/{f}" for f in ("pairwise.tsv", "ari.png", "ami.png", "truth.tsv", "truth.png")]
-        out.append(f"{RESULTS}/summary.md")
+        out += [paths.fill(paths.MEMBERS, **w) for w in self.member_pdf_targets()]
+        out += [paths.PAIRWISE, paths.ARI, paths.AMI, paths.TRUTH, paths.TRUTH_PLOT, paths.SUMMARY]
         return out
-
-    def final_targets(self) -> list[str]:
-        targets = [f"{RESULTS}/summary.md"]
-        targets += [f"{d}/summary.png" for d in self.clustering_dirs()]
-        targets += self.member_pdf_dirs()
-        return targets

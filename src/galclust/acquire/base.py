@@ -31,5 +31,7 @@ class Source:
     fetch: Fetcher
     needs_coordinates: bool = True
     row_settings: tuple[str, ...] = ()
+    #: (the source's own block) -> how preprocess decodes its raw files, None for plain images
+    read_options: Callable[[Mapping[str, Any]], dict[str, Any] | None] = lambda block: None
     schema: Mapping[str, Any] | None = None
     description: str = ""

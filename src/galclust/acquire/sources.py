@@ -23,4 +23,8 @@ def register(source: Source) -> Source:
 for _source in (DEMO, SDSS, LEGACY, LOCAL):
     register(_source)
 
+from ..plugins import load_plugins  # noqa: E402  (after the built-ins: plugins may replace them)
+
+load_plugins()
+
 __all__ = ["SOURCES", "Source", "register"]

@@ -86,4 +86,9 @@ def fetch_legacy(rows: list[dict[str, Any]], source: Mapping[str, Any], cache_ro
 
 
 SDSS = Source("sdss", fetch_sdss, description="SDSS SkyServer ImgCutout JPEGs")
-LEGACY = Source("legacy", fetch_legacy, description="Legacy Survey viewer cutouts (JPEG or FITS)")
+def legacy_read_options(block: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Legacy Survey FITS become RGB at preprocess, with the configured Lupton stretch."""
+    return {"lupton": block["lupton"]} if block.get("format") == "fits" else None
+
+
+LEGACY = Source("legacy", fetch_legacy, read_options=legacy_read_options, description="Legacy Survey viewer cutouts (JPEG or FITS)")

@@ -36,4 +36,8 @@ def model_kinds() -> list[str]:
 for _name in _MODULES:
     register(import_module(f"{__name__}.{_name}").KIND)
 
+from ..plugins import load_plugins  # noqa: E402  (after the built-ins: plugins may replace them)
+
+load_plugins()
+
 __all__ = ["EXTRACTORS", "ExtractorKind", "builtin", "model_kinds", "register"]

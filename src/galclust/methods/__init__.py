@@ -26,4 +26,8 @@ def register(method: Method) -> Method:
 for _name in _MODULES:
     register(import_module(f"{__name__}.{_name}").METHOD)
 
+from ..plugins import load_plugins  # noqa: E402  (after the built-ins: plugins may replace them)
+
+load_plugins()
+
 __all__ = ["METHODS", "NOISE", "ClusteringResult", "Method", "register"]

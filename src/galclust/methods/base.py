@@ -48,6 +48,7 @@ class Method:
       array, for the route it will take (the Snakemake ``mem_mb``).
     - ``route(params, n, d)``: which route ``fit`` takes for that size.
     - ``needs_k``: the setting is a number of clusters (needs n ≥ k rows).
+    - ``name`` matches ``[a-z_]+`` and ``tag`` ``[a-z]+``: both go into job names.
     """
 
     name: str
@@ -57,4 +58,7 @@ class Method:
     memory_bytes: Callable[[int, int, Mapping[str, Any]], int]
     route: RouteChooser
     needs_k: bool = False
+    #: the JSON-schema block of ``clustering.<name>`` for a plugin's method (built-in methods'
+    #: blocks are in config.schema.yaml)
+    schema: Mapping[str, Any] | None = None
     description: str = ""

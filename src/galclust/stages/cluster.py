@@ -1,0 +1,42 @@
+"""Rule ``cluster``: one clustering job (method × setting) on one feature set."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from astropy.table import Table
+
+from ..config import ClusteringJob
+from ..store import provenance as package_versions
+from ..store import read_array, read_attrs, read_ids
+from ..tables import write_table
+from .common import PathLike, provenance, write_json
+
+log = logging.getLogger(__name__)
+
+
+def cluster(fs_name: str, job_name: str, method: str, params: dict[str, Any], seed: int,
+            reduced: PathLike, labels_out: PathLike, metrics_out: PathLike) -> None:
+    """Labels table (id, label) and metrics.json (scores, route, method's own numbers)."""
+    from ..cluster import fit_predict, laplacian_spectrum, scores
+
+    job = ClusteringJob(job_name, method, dict(params))
+    X, ids = read_array(reduced, "features"), read_ids(reduced)
+    result = fit_predict(X, job, seed)
+    made_by = provenance({"method": method, "params": params, "seed": seed})
+    metrics: dict[str, Any] = {
+        "feature_set": fs_name, "label": read_attrs(reduced).get("label", fs_name),
+        "clustering": job_name, "method": method, "params": job.params,
+        **scores(X, result.labels, seed=seed, inertia=result.info.get("inertia")),
+        **{k: v for k, v in result.info.items() if k != "inertia"}, **made_by,
+    }
+    if method == "spectral":
+        metrics["laplacian_eigenvalues"] = laplacian_spectrum(X, job.params["n_neighbors"]).tolist()
+    table = Table({"id": ids, "label": result.labels})
+    table.meta.update({"feature_set": fs_name, "clustering": job_name, **made_by,
+                       "provenance": package_versions()})
+    write_table(table, labels_out)
+    write_json(metrics_out, metrics)
+    log.info("%s on %s: %d clusters (route %s)", job_name, fs_name, metrics["n_clusters"],
+             result.info.get("route", "exact"))

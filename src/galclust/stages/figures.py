@@ -1,0 +1,71 @@
+"""Rules ``plot_clustering``, ``dendrogram``, ``member_pdfs`` and ``elbow_eigengap``: figures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GalclustError
+from ..store import read_array, read_attrs
+from .common import PathLike, images_for, placeholder_figure, read_labels
+
+
+def plot_clustering(fs_name: str, job_name: str, n_examples: int, seed: int, labels_path: PathLike,
+                    reduced: PathLike, image_stores: Sequence[PathLike], summary: PathLike,
+                    sizes: PathLike) -> None:
+    """A summary (``n_examples`` random members per cluster) and the cluster sizes."""
+    from ..plots import cluster_sizes, cluster_summary, feature_scatter
+
+    ids, labels = read_labels(labels_path)
+    title = f"{job_name} on {read_attrs(reduced).get('label', fs_name)}"
+    cluster_sizes(labels, sizes, title=title)
+    if image_stores:
+        cluster_summary(images_for(image_stores, ids), labels, summary, n_examples=n_examples, seed=seed,
+                        ids=ids, title=title)
+    else:  # user features without images: show the clusters in feature space instead
+        feature_scatter(read_array(reduced, "features"), labels, summary, title=title)
+
+
+def dendrogram(fs_name: str, n_leaves: int, seed: int, labels_path: PathLike, reduced: PathLike,
+               image_stores: Sequence[PathLike], out: PathLike) -> None:
+    """The ward tree of a feature set, truncated to ``n_leaves``, with example images at its top nodes."""
+    from ..plots import dendrogram_with_images
+
+    ids, _ = read_labels(labels_path)
+    X = read_array(reduced, "features")
+    images = images_for(image_stores, ids) if image_stores else None
+    dendrogram_with_images(X, images, out, n_leaves=n_leaves, seed=seed,
+                           title=f"{read_attrs(reduced).get('label', fs_name)}")
+
+
+def member_pdfs(labels_path: PathLike, image_stores: Sequence[PathLike], outdir: PathLike,
+                title_prefix: str = "") -> None:
+    """One PDF per cluster showing every member."""
+    from ..plots import cluster_member_pdfs
+
+    ids, labels = read_labels(labels_path)
+    if not image_stores:
+        raise GalclustError(f"{labels_path}: member PDFs need images, and this feature set has none")
+    cluster_member_pdfs(images_for(image_stores, ids), labels, outdir, title_prefix=title_prefix)
+
+
+def elbow_eigengap(fs_name: str, metrics_files: Sequence[PathLike], elbow_plot: PathLike,
+                   eigengap_plot: PathLike) -> None:
+    """k-means inertia against k, and the Laplacian spectrum of the k-NN graph."""
+    from ..plots import eigengap, elbow
+
+    metrics = [json.loads(Path(p).read_text()) for p in metrics_files]
+    kmeans = sorted((m["params"]["k"], m["inertia"]) for m in metrics if m["method"] == "kmeans")
+    label = metrics[0]["label"] if metrics else fs_name
+    if kmeans:
+        elbow([k for k, _ in kmeans], [i for _, i in kmeans], elbow_plot, title=f"k-means elbow, {label}")
+    else:
+        placeholder_figure(elbow_plot, f"{label}: no k-means clustering configured")
+    spectral = [m for m in metrics if m["method"] == "spectral"]
+    if spectral:
+        eigengap(np.asarray(spectral[0]["laplacian_eigenvalues"]), eigengap_plot, title=f"eigengap, {label}")
+    else:
+        placeholder_figure(eigengap_plot, f"{label}: no spectral clustering configured")

@@ -1,0 +1,102 @@
+"""Rule ``reduce``: PCA of one feature set (streamed over the batch stores), or a pass-through."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import GalclustError
+from ..store import count_rows, create_store, iter_blocks, read_ids, row_width
+from .common import PathLike, placeholder_figure, provenance
+from .userfeatures import load_user_features
+
+log = logging.getLogger(__name__)
+Blocks = Callable[[], Iterable[np.ndarray]]
+
+
+def feature_label(prefix: str, width: int, n_components: int | None) -> str:
+    """The study's naming: ``CNN-37632_PCA-100``; without PCA just ``CNN-37632``."""
+    return f"{prefix}-{width}" + (f"_PCA-{n_components}" if n_components else "")
+
+
+def in_memory_blocks(X: np.ndarray, rows: int = 1024) -> Blocks:
+    """Row blocks of an in-memory array, in the form the streamed stores provide."""
+    return lambda: (X[i : i + rows] for i in range(0, len(X), rows))
+
+
+def standardised(blocks: Blocks) -> Blocks:
+    """Blocks z-scored per column, the mean and spread found in one streaming pass."""
+    count, total, squares = 0, 0.0, 0.0
+    for block in blocks():
+        b = np.asarray(block, dtype=np.float64)
+        count += len(b)
+        total = total + b.sum(axis=0)
+        squares = squares + (b * b).sum(axis=0)
+    mean = total / max(count, 1)
+    std = np.sqrt(np.maximum(squares / max(count, 1) - mean * mean, 0.0))
+    std = np.where(std > 0, std, 1.0)  # constant columns stay 0 instead of NaN
+    return lambda: (((np.asarray(b, np.float64) - mean) / std).astype(np.float32) for b in blocks())
+
+
+def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None,
+           feature_stores: Sequence[PathLike], out: PathLike, variance_plot: PathLike) -> None:
+    """``fs``: the feature set's settings; ``model``: its ``models.<extractor>`` entry, if any
+    (it names the study-style label: CNN, SimCLR, ResNet50...)."""
+    from ..extractors import EXTRACTORS
+    from ..plots import pca_variance
+    from ..reduce import ChunkedPCA
+
+    pca_setting = fs.get("pca", False)
+    standardise = fs.get("standardise")
+    if fs["extractor"] == "file":
+        ids, X = load_user_features(fs, name)
+        width, n_rows = X.shape[1], len(X)
+        blocks = in_memory_blocks(X)
+        prefix = fs.get("label", Path(fs["file"]).stem)
+    else:
+        kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
+        prefix = kind.label(model or {})
+        standardise = kind.standardise if standardise is None else standardise
+        stores = [str(p) for p in feature_stores]
+        if kind.read is not None:
+            ids, X = kind.read(stores, fs)
+            width, n_rows = X.shape[1], len(X)
+            blocks = in_memory_blocks(X)
+        else:
+            array = kind.array(fs)
+            ids = np.concatenate([read_ids(p) for p in stores]) if stores else np.array([], str)
+            n_rows = count_rows(stores)
+            width = row_width(stores[0], array) if stores else 0
+            blocks = lambda: (b.reshape(len(b), -1) for _, b in iter_blocks(stores, array, 512))  # noqa: E731
+    if n_rows < 2:
+        raise GalclustError(f"feature set '{name}': {n_rows} galaxies, at least 2 are needed")
+    attrs: dict[str, Any] = {**provenance({"fs": fs, "model": model}), "feature_set": name, "settings": fs,
+                             "input_width": width}
+    if standardise:
+        # features on different scales (concentration, colours...) weigh equally after z-scoring
+        blocks = standardised(blocks)
+        attrs["standardised"] = True
+    if pca_setting is False:
+        reduced = np.concatenate(list(blocks())).astype(np.float32)
+        label = fs.get("label") or feature_label(prefix, width, None)
+        ratios = None
+    else:
+        pca = ChunkedPCA(pca_setting, max_components=fs.get("max_components", 200)).fit(blocks, n_rows, width)
+        reduced = np.concatenate([pca.transform(b) for b in blocks()])
+        label = fs.get("label") or feature_label(prefix, width, pca.n_components_)
+        ratios = pca.explained_variance_ratio_
+        attrs["explained_variance_ratio"] = ratios.tolist()
+        attrs["explained_variance"] = float(ratios.sum())
+    attrs["label"] = label
+    with create_store(out, ids, attrs) as writer:
+        writer.create("features", reduced.shape[1:])
+        writer.write("features", 0, reduced)
+    if ratios is not None:
+        pca_variance(ratios, variance_plot, label=label)
+    else:
+        placeholder_figure(variance_plot, f"{label}: PCA skipped (features used as given)")
+    log.info("%s: %d galaxies, %d -> %d features", label, n_rows, width, reduced.shape[1])

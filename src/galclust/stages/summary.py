@@ -1,0 +1,50 @@
+"""Rule ``summary``: a Markdown summary of the run: where to look, and the headline numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import __version__
+from ..atomic import write_text_atomic
+from ..tables import read_table
+from .common import PathLike
+
+
+def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: PathLike,
+              model_metrics: Sequence[PathLike], out: PathLike) -> None:
+    """A Markdown summary of the run: where to look, and the headline numbers."""
+    metrics = [json.loads(Path(p).read_text()) for p in metrics_files]
+    truth = read_table(truth_table)
+    truth_by = {(str(r["clustering"]), str(r["truth"])): (float(r["ari"]), float(r["ami"])) for r in truth}
+    truth_cols = sorted({t for _, t in truth_by})
+    lines = ["# galclust run summary", "", f"config hash `{config_hash}`, galclust {__version__}", ""]
+    for path in model_metrics:
+        m = json.loads(Path(path).read_text())
+        if m.get("kind") == "simclr":
+            lines.append(f"- {m['model']}: self-supervised (NT-Xent) on {m['n_train']} galaxies, "
+                         f"final loss {m['final_loss']:.3f}")
+            continue
+        lines.append(f"- CNN trained on `{m['target']}` ({m['n_train']} train / {m['n_validation']} validation / "
+                     f"{m['n_test']} test): test Pearson r = {m['test_pearson']:.3f}, Spearman = {m['test_spearman']:.3f}")
+    lines += ["", "| feature set | clustering | clusters | noise | silhouette | CH | DB |"
+              + "".join(f" ARI {c} | AMI {c} |" for c in truth_cols),
+              "|---|---|---:|---:|---:|---:|---:|" + "---:|---:|" * len(truth_cols)]
+    for m in metrics:
+        key = f"{m['feature_set']}/{m['clustering']}"
+        cells = [f"{m['feature_set']} ({m['label']})", m["clustering"], str(m["n_clusters"]), str(m["n_noise"]),
+                 _fmt(m["silhouette"]), _fmt(m["calinski_harabasz"], 1), _fmt(m["davies_bouldin"])]
+        for c in truth_cols:
+            a, b = truth_by.get((key, c), (math.nan, math.nan))
+            cells += [_fmt(a), _fmt(b)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Where to look: `results/clustering/<feature set>/<clustering>/` (summary.png, sizes.png, "
+              "labels.ecsv, metrics.json, members/), `results/comparison/` (ARI/AMI heatmaps), "
+              "`results/features/<feature set>/` (PCA variance, elbow, eigengap), `results/models/` (loss curves).", ""]
+    write_text_atomic(out, "\n".join(lines))
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
