@@ -333,3 +333,13 @@ def test_rows_digest_changes_with_content_and_columns():
     # restricted to some columns: insensitive to the others
     assert rows_digest(changed, ["id", "dec"]) == rows_digest(t, ["id", "dec"])
     assert rows_digest(t, ["id"]) != rows_digest(t, ["id", "dec"])
+
+
+def test_a_folder_of_images_needs_no_coordinates():
+    """source.kind local: a catalog of labels without RA/Dec/size is fine (NaN coordinates)."""
+    t = Table({"id": ["a", "b"], "klass": ["spiral", "elliptical"]})
+    out = standardise(t, {"id": "id", "ra": "ra", "dec": "dec", "size": "r_e"}, "labels.csv",
+                      require_coordinates=False)
+    assert list(out["id"]) == ["a", "b"] and np.isnan(out["ra"]).all() and list(out["klass"]) == ["spiral", "elliptical"]
+    with pytest.raises(CatalogError, match="labels.csv: missing column.*'ra'"):
+        standardise(t, {"id": "id", "ra": "ra", "dec": "dec", "size": "r_e"}, "labels.csv")

@@ -45,13 +45,17 @@ def read_catalog_file(path: str | os.PathLike[str], fmt: str | None = None) -> T
         raise CatalogError(f"{path}: cannot read the catalog ({exc})") from None
 
 
-def standardise(table: Table, columns: dict[str, str | None], source: str) -> Table:
+def standardise(table: Table, columns: dict[str, str | None], source: str, *,
+                require_coordinates: bool = True) -> Table:
     """Rename the configured columns to ``id, ra, dec, size`` and validate every row.
 
     ``source`` (the file name) prefixes every message. Raises CatalogError naming
-    the missing columns or the offending rows.
+    the missing columns or the offending rows. Without ``require_coordinates`` (a source that
+    never looks at the sky, e.g. a folder of images) absent ra/dec/size columns become NaN.
     """
     wanted = {std: columns.get(std, std) for std in STANDARD}
+    if not require_coordinates:
+        wanted.update({std: None for std in ("ra", "dec", "size") if wanted[std] not in table.colnames})
     missing = [
         f"'{col}' (catalog.columns.{std})"
         for std, col in wanted.items()
@@ -86,11 +90,12 @@ def standardise(table: Table, columns: dict[str, str | None], source: str) -> Ta
     for name in table.colnames:
         if name not in STANDARD:
             out[name] = table[name]
-    _validate(out, source, size_required=wanted["size"] is not None)
+    _validate(out, source, size_required=wanted["size"] is not None,
+              coordinates_required=wanted["ra"] is not None or wanted["dec"] is not None)
     return out
 
 
-def _validate(table: Table, source: str, *, size_required: bool) -> None:
+def _validate(table: Table, source: str, *, size_required: bool, coordinates_required: bool = True) -> None:
     problems = []
     ids = np.asarray(table["id"], dtype=str)
     empty = ids == ""
@@ -108,10 +113,10 @@ def _validate(table: Table, source: str, *, size_required: bool) -> None:
         problems.append(f"duplicate ids in rows {_rows(duplicated)}")
     ra, dec = np.asarray(table["ra"]), np.asarray(table["dec"])
     bad_ra = ~np.isfinite(ra) | (ra < 0) | (ra >= 360)
-    if bad_ra.any():
+    if coordinates_required and bad_ra.any():
         problems.append(f"ra missing, NaN or outside [0, 360) in rows {_rows(bad_ra)}")
     bad_dec = ~np.isfinite(dec) | (dec < -90) | (dec > 90)
-    if bad_dec.any():
+    if coordinates_required and bad_dec.any():
         problems.append(f"dec missing, NaN or outside [-90, 90] in rows {_rows(bad_dec)}")
     if size_required:
         size = np.asarray(table["size"])
@@ -152,8 +157,11 @@ def load_catalog(config: dict[str, Any]) -> Table:
         scanned["ra"] = np.zeros(len(scanned))
         scanned["dec"] = np.zeros(len(scanned))
         return standardise(scanned, {"id": "id", "ra": "ra", "dec": "dec", "size": None}, directory)
+    from .acquire.sources import SOURCES
+
     path = cat_cfg["path"]
-    return standardise(read_catalog_file(path, cat_cfg.get("format")), columns, str(path))
+    return standardise(read_catalog_file(path, cat_cfg.get("format")), columns, str(path),
+                       require_coordinates=SOURCES[source["kind"]].needs_coordinates)
 
 
 def batch_names(n_rows: int, batch_size: int) -> list[str]:
