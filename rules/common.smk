@@ -3,6 +3,7 @@ from galclust.workflow import Plan
 
 # Validates the config (one line naming the key on error) and plans batches and targets.
 PLAN = Plan(config)
+PLAN.check()
 
 
 wildcard_constraints:

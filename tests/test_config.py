@@ -387,3 +387,33 @@ def test_config_hash_changes_with_a_value(raw):
     reordered = copy.deepcopy(raw)
     reordered["clustering"]["kmeans"]["k"] = list(reversed(reordered["clustering"]["kmeans"]["k"]))
     assert config_hash(reordered) != h  # list order is a value
+
+
+def _tiny() -> dict:
+    import yaml as _yaml
+
+    from conftest import TINY
+
+    return _yaml.safe_load(TINY.read_text())
+
+
+def test_yaml_exponent_without_a_dot_is_explained():
+    config = _tiny()
+    config["clustering"]["dbscan"]["eps"] = yaml.safe_load("[1e-5]")  # YAML 1.1: a string
+    with pytest.raises(ConfigError, match=r"clustering\.dbscan\.eps\[0\].*YAML reads 1e-5 as text"):
+        validate_config(config)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["catalog"].update(truth=["no_such_column"]), r"catalog\.truth.*no_such_column"),
+    (lambda c: c["features"]["pixels"].update(pca=20000), r"features\.pixels\.pca.*20000 components.*60 galaxies"),
+    (lambda c: c["features"].update(m={"extractor": "morphometrics", "pca": 20}),
+     r"features\.m\.pca.*20 components.*morphometrics features have 8 columns"),
+])
+def test_what_needs_the_catalog_is_checked_at_parse_time(change, message):
+    from galclust.workflow import Plan
+
+    config = _tiny()
+    change(config)
+    with pytest.raises(ConfigError, match=message):
+        Plan(config).check()

@@ -105,9 +105,20 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
             extra = sorted(set(err.instance) - set(allowed))
             path.append(extra[0])
             msg = f"unknown key (allowed here: {', '.join(allowed)})"
+        if err.validator == "type" and isinstance(err.instance, str) and _looks_numeric(err.instance):
+            msg += (f" (YAML reads {err.instance} as text: write a number with a dot and a signed "
+                    f"exponent, e.g. {float(err.instance):.1e}, or 0.00001)")
         raise ConfigError(f"config key '{_key(path)}': {msg}")
     _check_references(config)
     return config
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_references(config: dict[str, Any]) -> None:

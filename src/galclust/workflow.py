@@ -34,6 +34,30 @@ class Plan:
         self.features: dict[str, dict[str, Any]] = self.config["features"]
         self.jobs: dict[str, ClusteringJob] = clustering_jobs(self.config)
 
+    def check(self) -> None:
+        """What can only be checked against the catalog, before any job: truth columns exist, and
+        no feature set asks for more PCA components than it has galaxies or columns."""
+        truth = self.config["catalog"]["truth"]
+        if self.needs_images and truth:
+            missing = [c for c in truth if c not in self.catalog.colnames]
+            if missing:
+                raise ConfigError(f"config key 'catalog.truth': column(s) {', '.join(missing)} not in the "
+                                  f"catalog (columns: {', '.join(self.catalog.colnames)})")
+        for name, fs in self.features.items():
+            pca = fs.get("pca", False)
+            if isinstance(pca, bool) or not isinstance(pca, int) or fs["extractor"] == "file":
+                continue
+            n = len(self.catalog)
+            if pca > n:
+                raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but the "
+                                  f"catalog has {n} galaxies")
+            model = self.model_of(fs["extractor"]) or {}
+            kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
+            width = kind.width(fs, model, self.config["preprocess"]["size"])
+            if width is not None and pca > width:
+                raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but "
+                                  f"{fs['extractor']} features have {width} columns")
+
     # -- galaxies and batches -------------------------------------------------
     @property
     def needs_images(self) -> bool:

@@ -48,6 +48,9 @@ class ExtractorKind:
     needs_target: bool = False
     model_files: Callable[[Mapping[str, Any]], list[str]] = lambda model: []
     read: Reader | None = None
+    #: (feature-set settings, model settings or {}, image size) -> feature columns, None if unknown
+    #: before extraction; lets a config asking for more PCA components than columns stop at once
+    width: Callable[[Mapping[str, Any], Mapping[str, Any], int], int | None] = lambda fs, model, size: None
     standardise: bool = False
     tta: bool = True
     uses_gpu: bool = False

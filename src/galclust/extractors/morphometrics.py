@@ -28,6 +28,12 @@ def read(stores: Sequence[str], fs: Mapping[str, Any]) -> tuple[np.ndarray, np.n
     return ids, X
 
 
+def width(fs: Mapping[str, Any], model: Mapping[str, Any], size: int) -> int:  # noqa: ARG001
+    from ..morphometrics import MORPHOMETRIC_NAMES
+
+    return len(MORPHOMETRIC_NAMES)
+
+
 KIND = ExtractorKind("morphometrics", builtin=True, build=build, label=lambda m: "Morphometrics",
-                     array=lambda fs: "morphometrics", read=read, standardise=True, tta=False,
+                     array=lambda fs: "morphometrics", read=read, width=width, standardise=True, tta=False,
                      description="concentration, asymmetry, smoothness, Gini, M20, ellipticity, colours")

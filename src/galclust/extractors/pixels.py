@@ -12,4 +12,5 @@ def build(model, model_path, seed, name):  # type: ignore[no-untyped-def]  # noq
 
 
 KIND = ExtractorKind("pixels", builtin=True, build=build, label=lambda m: "Pixels",
-                     array=lambda fs: "pixels", description="the flattened 80×80×3 image")
+                     array=lambda fs: "pixels",
+                     width=lambda fs, model, size: size * size * 3, description="the flattened 80×80×3 image")
