@@ -10,7 +10,6 @@ import pytest
 from galclust.neighbours import (
     NeighbourIndex,
     all_neighbours,
-    neighbour_table,
     read_neighbour_table,
     write_neighbour_table,
 )

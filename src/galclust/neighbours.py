@@ -42,7 +42,7 @@ ROUTES = ("exact", "hnsw")
 _FORMAT_VERSION = 1
 
 
-def _as_features(X: Any, what: str = "X") -> np.ndarray:
+def as_features(X: Any, what: str = "X") -> np.ndarray:
     """``X`` as a C-contiguous float32 (n, d) array; raise ValueError naming the problem."""
     arr = np.asarray(X)
     if arr.ndim != 2:
@@ -108,7 +108,7 @@ class NeighbourIndex:
 
     def fit(self, X: Any, ids: Any = None) -> NeighbourIndex:
         """Index the rows of ``X`` (n, d); ``ids`` (n,) name them (default "0".."n-1")."""
-        X = _as_features(X)
+        X = as_features(X)
         n, d = X.shape
         if n == 0:
             raise ValueError("X has no rows: nothing to index")
@@ -173,7 +173,7 @@ class NeighbourIndex:
         int64 row numbers into the fitted ``X`` (``ids_[indices]`` are their ids).
         """
         self._check_fitted()
-        Xq = _as_features(Xq, "Xq")
+        Xq = as_features(Xq, "Xq")
         if Xq.shape[1] != self.d_:
             raise ValueError(f"Xq has {Xq.shape[1]} features; the index has {self.d_}")
         if not 1 <= k <= self.n_:
@@ -279,7 +279,7 @@ def all_neighbours(index: NeighbourIndex, X: Any, k: int, block_rows: int = 4096
     neighbours and its own row dropped (or, where an exact duplicate outranks it, the
     last). Memory: the two outputs (n*k*12 bytes) plus one block's queries.
     """
-    X = _as_features(X)
+    X = as_features(X)
     index._check_fitted()
     if X.shape != (index.n_, index.d_):
         raise ValueError(f"X has shape {X.shape}; the index holds {(index.n_, index.d_)}")
@@ -290,14 +290,23 @@ def all_neighbours(index: NeighbourIndex, X: Any, k: int, block_rows: int = 4096
     for start in range(0, index.n_, block_rows):
         stop = min(index.n_, start + block_rows)
         dist, idx = index.query(X[start:stop], k + 1)
-        own = idx == np.arange(start, stop)[:, None]
-        # drop its own column; rows where it is absent (an approximate miss) drop the last
-        drop = np.where(own.any(axis=1), own.argmax(axis=1), k)
-        keep = np.ones_like(own)
-        keep[np.arange(len(idx)), drop] = False
-        out_d[start:stop] = dist[keep].reshape(-1, k)
-        out_i[start:stop] = idx[keep].reshape(-1, k)
+        out_d[start:stop], out_i[start:stop] = drop_self(dist, idx, np.arange(start, stop))
     return out_d, out_i
+
+
+def drop_self(distances: np.ndarray, indices: np.ndarray, rows: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Remove each query's own row from (m, k+1) neighbours -> (m, k).
+
+    Where the row is absent (an approximate miss, or exact duplicates outranking it) the
+    last column goes instead.
+    """
+    k = indices.shape[1] - 1
+    own = indices == np.asarray(rows)[:, None]
+    drop = np.where(own.any(axis=1), own.argmax(axis=1), k)
+    keep = np.ones_like(own)
+    keep[np.arange(len(indices)), drop] = False
+    return distances[keep].reshape(-1, k), indices[keep].reshape(-1, k)
 
 
 def neighbour_table(ids: Any, distances: np.ndarray, indices: np.ndarray) -> Any:
