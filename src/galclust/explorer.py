@@ -288,7 +288,7 @@ if (names.length) {
   out += "</table>";
 }
 detail.text = out;
-if (G.missing) { const im = G.missing; G.missing = null; im.decode().then(() => src.selected.change.emit()).catch(() => {}); }
+if (G.missing) { const im = G.missing; G.missing = null; im.decode().then(() => { src.selected.indices = Array.from(idx); }).catch(() => {}); }
 """)
     src.selected.js_on_change("indices", show_cb)
 
