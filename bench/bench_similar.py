@@ -96,6 +96,7 @@ def bench_n(n: int, args: argparse.Namespace) -> dict:
     t = time.perf_counter()
     cen.predict(batch)
     out["centroid_per_s"] = round(len(batch) / (time.perf_counter() - t))
+    index.query_threads = 2  # the 2 cores; queries are independent, so still deterministic
     knn = KNNAssigner(15, scale_sample=2000).fit(X, labels, index=index)
     t = time.perf_counter()
     knn.predict(batch[:20_000])

@@ -166,18 +166,21 @@ class CentroidAssigner(_Saved):
         conf = np.empty(m, np.float32)
         dist = np.empty(m, np.float32)
         out = np.empty(m, bool)
+        r2 = self.radius_ ** 2
         for s in range(0, m, self.block_rows):
-            d = np.sqrt(_sq_dist(X[s:s + self.block_rows], self.centres_))
-            if d.shape[1] > 1:
-                two = np.partition(d, 1, axis=1)[:, :2]
-                d1, d2 = two.min(axis=1), two.max(axis=1)
-                conf[s:s + len(d)] = np.where(d2 > 0, 1.0 - d1 / np.where(d2 > 0, d2, 1.0), 0.0)
+            # squared distances throughout; only the two nearest get a square root
+            sq = _sq_dist(X[s:s + self.block_rows], self.centres_)
+            rows = np.arange(len(sq))
+            near = np.argmin(sq, axis=1)
+            d1 = np.sqrt(sq[rows, near])
+            if sq.shape[1] > 1:
+                d2 = np.sqrt(np.partition(sq, 1, axis=1)[:, 1])
+                conf[s:s + len(sq)] = np.where(d2 > 0, 1.0 - d1 / np.where(d2 > 0, d2, 1.0), 0.0)
             else:
-                d1 = d[:, 0]
-                conf[s:s + len(d)] = 1.0
-            labels[s:s + len(d)] = self.cluster_labels_[np.argmin(d, axis=1)]
-            dist[s:s + len(d)] = d1
-            out[s:s + len(d)] = np.all(d > self.radius_[None, :], axis=1)
+                conf[s:s + len(sq)] = 1.0
+            labels[s:s + len(sq)] = self.cluster_labels_[near]
+            dist[s:s + len(sq)] = d1
+            out[s:s + len(sq)] = np.all(sq > r2[None, :], axis=1)
         return Assignment(labels, conf, dist, out)
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
