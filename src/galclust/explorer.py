@@ -10,8 +10,8 @@ The page is Bokeh with INLINE resources (BokehJS embedded, nothing fetched: it o
   :func:`galclust.neighbours.all_neighbours`);
 - a cluster picker listing a cluster's members (ids, and the thumbnails of the first 40).
 
-Page size: thumbnails are packed into JPEG *atlases* (64 x 64 tiles of ``thumb_size``
-pixels per image) rather than one data URI per galaxy: a lone 32x32 JPEG is mostly header
+Page size: thumbnails are packed into JPEG *atlases* (64 x 64 thumbnails
+per JPEG) rather than one data URI per galaxy: a lone 32x32 JPEG is mostly header
 (~600 bytes), a tile in an atlas ~150-250 bytes. The browser decodes each atlas once and
 crops a tile on a canvas when it is shown. ``max_thumbnails`` caps how many galaxies get
 one (a seeded sample; the rest show "no thumbnail"). Measured (bench/bench_similar.py,
