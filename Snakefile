@@ -34,12 +34,11 @@ include: "rules/acquire.smk"
 include: "rules/features.smk"
 include: "rules/cluster.smk"
 include: "rules/aggregate.smk"
+include: "rules/use.smk"
 
 
 rule all:
     default_target: True
     input:
-        rules.summary.output,
-        clustering_outputs(rules.plot_clustering.output.summary),
-        [rules.member_pdfs.output[0].format(**t) for t in PLAN.member_pdf_targets()],
+        PLAN.final_targets(),
         rules.manifest.output,

@@ -4,6 +4,7 @@ from galclust.workflow import Plan
 # Validates the config (one line naming the key on error) and plans batches and targets.
 PLAN = Plan(config)
 PLAN.check()
+PLAN.check_reference()
 
 
 wildcard_constraints:

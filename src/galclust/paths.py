@@ -27,6 +27,10 @@ MODEL_METRICS = f"{MODEL_DIR}/metrics.json"
 
 FEATURE_SET = f"{RESULTS}/features/{{fs}}"
 REDUCED = f"{FEATURE_SET}/reduced.zarr"
+PROJECTION = f"{FEATURE_SET}/projection"
+INDEX = f"{FEATURE_SET}/index"
+NEIGHBOURS = f"{FEATURE_SET}/neighbours.zarr"
+SIMILAR = f"{FEATURE_SET}/similar"
 VARIANCE = f"{FEATURE_SET}/variance.png"
 ELBOW = f"{FEATURE_SET}/elbow.png"
 EIGENGAP = f"{FEATURE_SET}/eigengap.png"
@@ -38,6 +42,11 @@ CLUSTER_SUMMARY = f"{CLUSTERING}/summary.png"
 CLUSTER_SIZES = f"{CLUSTERING}/sizes.png"
 DENDROGRAM = f"{CLUSTERING}/dendrogram.png"
 MEMBERS = f"{CLUSTERING}/members"
+ASSIGNER = f"{CLUSTERING}/assigner"
+
+# placing new galaxies into a finished reference run's clusterings (assign.reference)
+PROJECTED = f"{RESULTS}/assigned/{{fs}}/projected.zarr"
+ASSIGNED = f"{RESULTS}/assigned/{{fs}}/{{job}}/assigned.ecsv"
 
 COMPARISON = f"{RESULTS}/comparison"
 PAIRWISE = f"{COMPARISON}/pairwise.tsv"

@@ -34,6 +34,44 @@ class Plan:
         self.features: dict[str, dict[str, Any]] = self.config["features"]
         self.jobs: dict[str, ClusteringJob] = clustering_jobs(self.config)
 
+    # -- a reference run (assign.reference) ----------------------------------------
+    @property
+    def reference(self) -> str | None:
+        """The reference run's results directory when this run places galaxies into it."""
+        return self.config["assign"]["reference"]
+
+    def in_reference(self, template: str, **wildcards: str) -> str:
+        """A path of the reference run: ``template`` with ``results/`` replaced by it."""
+        assert self.reference is not None
+        return self.reference.rstrip("/") + paths.fill(template, **wildcards)[len(paths.RESULTS):]
+
+    def check_reference(self) -> None:
+        """Everything the reference run must provide, checked before any job."""
+        if self.reference is None:
+            return
+        from pathlib import Path
+
+        if Path(self.reference).resolve() == Path(paths.RESULTS).resolve():
+            raise ConfigError("config key 'assign.reference': the reference is this run's own results/")
+        needed = [self.in_reference(paths.PROJECTION, fs=fs) for fs in self.features]
+        needed += [self.in_reference(paths.REDUCED, fs=fs) for fs in self.features]
+        needed += [self.in_reference(paths.ASSIGNER, **w) + "/assigner.json" for w in self.clusterings()]
+        needed += [self.model_file(m) for m in self.reference_models()]
+        missing = [p for p in needed if not Path(p).exists()]
+        if missing:
+            raise ConfigError(f"config key 'assign.reference': {len(missing)} file(s) the reference run should "
+                              f"have are missing, e.g. {missing[0]} (run the reference workflow to the end "
+                              "with the same feature sets and clusterings)")
+
+    def reference_models(self) -> list[str]:
+        """Models this run takes from the reference run (those it would otherwise train)."""
+        if self.reference is None:
+            return []
+        used = {split_store_name(s)[0] for s in self.extractors()}
+        models = self.config["models"]
+        return sorted(m for m in used if m in models and EXTRACTORS[models[m]["kind"]].train is not None
+                      and not models[m].get("path"))
+
     def check(self) -> None:
         """What can only be checked against the catalog, before any job: truth columns exist, and
         no feature set asks for more PCA components than it has galaxies or columns."""
@@ -126,6 +164,8 @@ class Plan:
         """Models the workflow trains (a kind with a trainer, no ``path`` given)."""
         used = {split_store_name(s)[0] for s in self.extractors()}
         models = self.config["models"]
+        if self.reference is not None:
+            return []  # taken from the reference run
         return sorted(
             m for m in used
             if m in models and EXTRACTORS[models[m]["kind"]].train is not None and not models[m].get("path")
@@ -144,7 +184,11 @@ class Plan:
     def model_file(self, model: str) -> str:
         """The .keras file of a trained (or given) model."""
         path = self.config["models"][model].get("path")
-        return path or paths.fill(paths.MODEL, model=model)
+        if path:
+            return path
+        if self.reference is not None:
+            return self.in_reference(paths.MODEL, model=model)
+        return paths.fill(paths.MODEL, model=model)
 
     def training_batches(self, model: str) -> int:
         """How many leading batches hold the model's training galaxies (train.max_galaxies)."""
@@ -195,6 +239,12 @@ class Plan:
         needed = METHODS[spec.method].memory_bytes(self.n_rows(name), self.reduced_width(name), spec.params)
         return BASE_MEM_MB - (-needed // MB)  # rounded up to whole MB
 
+    def similarity_params(self) -> dict[str, Any]:
+        return {**self.config["similarity"], "seed": self.seed}
+
+    def assign_params(self) -> dict[str, Any]:
+        return {k: v for k, v in self.config["assign"].items() if k != "reference"}
+
     def cluster_params(self, job: str) -> dict[str, Any]:
         spec = self.jobs[job]
         return {"method": spec.method, "settings": spec.params}
@@ -219,16 +269,35 @@ class Plan:
         for b in self.batches:
             out += [paths.fill(t, batch=b) for t in (paths.CUTOUTS, paths.IMAGES, paths.PREPROCESS_REPORT)]
             out += [paths.fill(paths.FEATURE_STORE, batch=b, extractor=e) for e in self.extractors()]
+        if self.reference is not None:
+            out += [paths.fill(paths.PROJECTED, fs=fs) for fs in self.features]
+            return out + [paths.fill(paths.ASSIGNED, **w) for w in self.clusterings()]
         for m in self.trained_models():
             out += [paths.fill(t, model=m) for t in (paths.MODEL, paths.MODEL_HISTORY, paths.MODEL_LOSS,
                                                       paths.MODEL_METRICS)]
         for fs in self.features:
-            out += [paths.fill(t, fs=fs) for t in (paths.REDUCED, paths.VARIANCE, paths.ELBOW, paths.EIGENGAP)]
+            out += [paths.fill(t, fs=fs) for t in (paths.REDUCED, paths.VARIANCE, paths.ELBOW, paths.EIGENGAP,
+                                                   paths.PROJECTION, paths.INDEX, paths.NEIGHBOURS)]
+            if self.config["report"]["similar"]:
+                out.append(paths.fill(paths.SIMILAR, fs=fs))
         for w in self.clusterings():
             out += [paths.fill(t, **w) for t in (paths.LABELS, paths.CLUSTER_METRICS, paths.CLUSTER_SUMMARY,
-                                                  paths.CLUSTER_SIZES)]
+                                                  paths.CLUSTER_SIZES, paths.ASSIGNER)]
         out += [paths.fill(paths.DENDROGRAM, fs=fs, job=job)
                 for fs in self.features for job in self.jobs_of("agglomerative")]
         out += [paths.fill(paths.MEMBERS, **w) for w in self.member_pdf_targets()]
         out += [paths.PAIRWISE, paths.ARI, paths.AMI, paths.TRUTH, paths.TRUTH_PLOT, paths.SUMMARY]
         return out
+
+    def final_targets(self) -> list[str]:
+        """What ``rule all`` asks for: the assignments in a run against a reference, else the
+        summary, every clustering's figures and assigner, indexes, member PDFs, similar sheets."""
+        if self.reference is not None:
+            return [paths.fill(paths.ASSIGNED, **w) for w in self.clusterings()]
+        targets = [paths.SUMMARY]
+        targets += [paths.fill(t, **w) for w in self.clusterings() for t in (paths.CLUSTER_SUMMARY, paths.ASSIGNER)]
+        targets += [paths.fill(paths.MEMBERS, **w) for w in self.member_pdf_targets()]
+        targets += [paths.fill(paths.NEIGHBOURS, fs=fs) for fs in self.features]
+        if self.config["report"]["similar"]:
+            targets += [paths.fill(paths.SIMILAR, fs=fs) for fs in self.features]
+        return targets

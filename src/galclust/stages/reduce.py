@@ -28,8 +28,8 @@ def in_memory_blocks(X: np.ndarray, rows: int = 1024) -> Blocks:
     return lambda: (X[i : i + rows] for i in range(0, len(X), rows))
 
 
-def standardised(blocks: Blocks) -> Blocks:
-    """Blocks z-scored per column, the mean and spread found in one streaming pass."""
+def standardised(blocks: Blocks) -> tuple[Blocks, np.ndarray, np.ndarray]:
+    """Blocks z-scored per column, the mean and spread found in one streaming pass (returned too)."""
     count, total, squares = 0, 0.0, 0.0
     for block in blocks():
         b = np.asarray(block, dtype=np.float64)
@@ -39,46 +39,53 @@ def standardised(blocks: Blocks) -> Blocks:
     mean = total / max(count, 1)
     std = np.sqrt(np.maximum(squares / max(count, 1) - mean * mean, 0.0))
     std = np.where(std > 0, std, 1.0)  # constant columns stay 0 instead of NaN
-    return lambda: (((np.asarray(b, np.float64) - mean) / std).astype(np.float32) for b in blocks())
+    return lambda: (((np.asarray(b, np.float64) - mean) / std).astype(np.float32) for b in blocks()), mean, std
+
+
+def raw_features(name: str, fs: dict[str, Any], model: dict[str, Any] | None,
+                 feature_stores: Sequence[PathLike]) -> tuple[np.ndarray, int, int, Blocks, str, bool]:
+    """(ids, rows, columns, blocks, label prefix, z-score by default?) of a feature set's raw
+    features: streamed from the batch stores, read whole where the extractor says so, or a file."""
+    from ..extractors import EXTRACTORS
+
+    if fs["extractor"] == "file":
+        ids, X = load_user_features(fs, name)
+        return ids, len(X), X.shape[1], in_memory_blocks(X), fs.get("label", Path(fs["file"]).stem), False
+    kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
+    prefix = kind.label(model or {})
+    stores = [str(p) for p in feature_stores]
+    if kind.read is not None:
+        ids, X = kind.read(stores, fs)
+        return ids, len(X), X.shape[1], in_memory_blocks(X), prefix, kind.standardise
+    array = kind.array(fs)
+    ids = np.concatenate([read_ids(p) for p in stores]) if stores else np.array([], str)
+    width = row_width(stores[0], array) if stores else 0
+    blocks = lambda: (b.reshape(len(b), -1) for _, b in iter_blocks(stores, array, 512))  # noqa: E731
+    return ids, count_rows(stores), width, blocks, prefix, kind.standardise
 
 
 def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None,
-           feature_stores: Sequence[PathLike], out: PathLike, variance_plot: PathLike) -> None:
+           feature_stores: Sequence[PathLike], out: PathLike, variance_plot: PathLike,
+           projection_dir: PathLike) -> None:
     """``fs``: the feature set's settings; ``model``: its ``models.<extractor>`` entry, if any
-    (it names the study-style label: CNN, SimCLR, ResNet50...)."""
-    from ..extractors import EXTRACTORS
+    (it names the study-style label: CNN, SimCLR, ResNet50...). Writes the reduced store, the
+    variance figure and the fitted projection (what places new galaxies later)."""
     from ..plots import pca_variance
+    from ..projection import FeatureProjection
     from ..reduce import ChunkedPCA
 
     pca_setting = fs.get("pca", False)
-    standardise = fs.get("standardise")
-    if fs["extractor"] == "file":
-        ids, X = load_user_features(fs, name)
-        width, n_rows = X.shape[1], len(X)
-        blocks = in_memory_blocks(X)
-        prefix = fs.get("label", Path(fs["file"]).stem)
-    else:
-        kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
-        prefix = kind.label(model or {})
-        standardise = kind.standardise if standardise is None else standardise
-        stores = [str(p) for p in feature_stores]
-        if kind.read is not None:
-            ids, X = kind.read(stores, fs)
-            width, n_rows = X.shape[1], len(X)
-            blocks = in_memory_blocks(X)
-        else:
-            array = kind.array(fs)
-            ids = np.concatenate([read_ids(p) for p in stores]) if stores else np.array([], str)
-            n_rows = count_rows(stores)
-            width = row_width(stores[0], array) if stores else 0
-            blocks = lambda: (b.reshape(len(b), -1) for _, b in iter_blocks(stores, array, 512))  # noqa: E731
+    ids, n_rows, width, blocks, prefix, standardise = raw_features(name, fs, model, feature_stores)
+    if fs.get("standardise") is not None:
+        standardise = fs["standardise"]
     if n_rows < 2:
         raise GalclustError(f"feature set '{name}': {n_rows} galaxies, at least 2 are needed")
     attrs: dict[str, Any] = {**provenance({"fs": fs, "model": model}), "feature_set": name, "settings": fs,
                              "input_width": width}
+    projection = FeatureProjection()
     if standardise:
         # features on different scales (concentration, colours...) weigh equally after z-scoring
-        blocks = standardised(blocks)
+        blocks, projection.scale_mean, projection.scale_std = standardised(blocks)
         attrs["standardised"] = True
     if pca_setting is False:
         reduced = np.concatenate(list(blocks())).astype(np.float32)
@@ -91,7 +98,9 @@ def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None,
         ratios = pca.explained_variance_ratio_
         attrs["explained_variance_ratio"] = ratios.tolist()
         attrs["explained_variance"] = float(ratios.sum())
+        projection.pca_mean, projection.pca_components = pca.mean_, pca.components_
     attrs["label"] = label
+    projection.save(projection_dir)
     with create_store(out, ids, attrs) as writer:
         writer.create("features", reduced.shape[1:])
         writer.write("features", 0, reduced)

@@ -1,0 +1,102 @@
+# Using a finished run: similar galaxies, and placing new galaxies into its clusterings.
+
+
+rule neighbour_index:
+    input:
+        reduced=rules.reduce.output.store,
+    output:
+        index=directory(paths.INDEX),
+        neighbours=directory(paths.NEIGHBOURS),
+    log:
+        "logs/neighbour_index/{fs}.log",
+    benchmark:
+        "benchmarks/neighbour_index/{fs}.tsv"
+    conda:
+        "../envs/core.yaml"
+    params:
+        settings=PLAN.similarity_params(),
+    script:
+        "../scripts/neighbour_index.py"
+
+
+rule similar_sheets:
+    input:
+        index=rules.neighbour_index.output.index,
+        images=images_if_any,
+    output:
+        report(
+            directory(paths.SIMILAR),
+            patterns=["{id}.png"],
+            caption="../report/similar.rst",
+            category="Similar galaxies",
+            subcategory="{fs}",
+            labels={"feature set": "{fs}", "galaxy": "{id}"},
+        ),
+    log:
+        "logs/similar_sheets/{fs}.log",
+    benchmark:
+        "benchmarks/similar_sheets/{fs}.tsv"
+    conda:
+        "../envs/core.yaml"
+    params:
+        ids=PLAN.config["report"]["similar"],
+        k=PLAN.config["report"]["similar_k"],
+    script:
+        "../scripts/similar_sheets.py"
+
+
+rule assigner:
+    input:
+        reduced=rules.reduce.output.store,
+        labels=rules.cluster.output.labels,
+        index=rules.neighbour_index.output.index,
+    output:
+        directory(paths.ASSIGNER),
+    log:
+        "logs/assigner/{fs}/{job}.log",
+    benchmark:
+        "benchmarks/assigner/{fs}/{job}.tsv"
+    conda:
+        "../envs/core.yaml"
+    params:
+        job=lambda w: PLAN.cluster_params(w.job),
+        settings=PLAN.assign_params(),
+        seed=PLAN.seed,
+    script:
+        "../scripts/assigner.py"
+
+
+rule project:
+    input:
+        features=feature_stores,
+        projection=lambda w: PLAN.in_reference(paths.PROJECTION, fs=w.fs),
+        reference=lambda w: PLAN.in_reference(paths.REDUCED, fs=w.fs),
+    output:
+        store=directory(paths.PROJECTED),
+    log:
+        "logs/project/{fs}.log",
+    benchmark:
+        "benchmarks/project/{fs}.tsv"
+    conda:
+        "../envs/core.yaml"
+    params:
+        settings=lambda w: PLAN.features[w.fs],
+        model=lambda w: PLAN.model_of(PLAN.features[w.fs]["extractor"]),
+    script:
+        "../scripts/project.py"
+
+
+rule assign:
+    input:
+        assigner=lambda w: PLAN.in_reference(paths.ASSIGNER, fs=w.fs, job=w.job),
+        projected=rules.project.output.store,
+    output:
+        paths.ASSIGNED,
+    log:
+        "logs/assign/{fs}/{job}.log",
+    benchmark:
+        "benchmarks/assign/{fs}/{job}.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/assign.py"
