@@ -74,6 +74,8 @@ rule reduce:
             subcategory="{fs}",
             labels={"feature set": "{fs}", "figure": "PCA variance"},
         ),
+        # the fitted z-scoring and PCA, to place new galaxies later (assign.reference)
+        projection=directory(paths.PROJECTION),
     log:
         "logs/reduce/{fs}.log",
     benchmark:

@@ -17,4 +17,5 @@ with job_log(smk.log[0]):
         smk.input.features,
         smk.output.store,
         smk.output.variance,
+        smk.output.projection,
     )
