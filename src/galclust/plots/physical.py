@@ -104,7 +104,7 @@ def physical_pairs(
         ax.set_axis_off()
     if len(groups) <= 20:
         handles, names = axes[0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="outside right upper", fontsize=8, title="cluster (size)",
+        fig.legend(handles, names, loc="outside right center", fontsize=8, title="cluster (size)",
                    markerscale=max(1.0, 12.0 / s) ** 0.5)
     fig.suptitle(title or f"{n_clusters} clusters against physical parameters ({len(labels)} galaxies)")
     return save_figure(fig, out_png)
