@@ -1,0 +1,100 @@
+"""BIRCH clustering (scikit-learn Birch) as a :class:`~galclust.methods.base.Method`.
+
+One job per value of ``clustering.birch.k`` (tag ``k``: ``birch-k8``); shared keys
+``threshold`` (0.5: the radius of a subcluster, in the units of the features — scale it to
+the data) and ``branching_factor`` (50), and ``max_subclusters`` (20,000).
+
+BIRCH summarises the rows in one pass into a CF tree of subclusters, then groups the
+subcluster centres into k clusters with Ward agglomeration; a row takes the label of its
+nearest subcluster. The global step is quadratic in the number of subclusters m, so the fit
+stops with a ConfigError naming ``clustering.birch.threshold`` when m exceeds
+``max_subclusters`` (raise the threshold), or when m < k.
+
+``centres`` are the cluster means (k × d, in label order); ``arrays`` hold
+``subcluster_centres`` and ``subcluster_labels``, enough to assign new rows. Deterministic
+(no randomness; ``seed`` is unused).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ._params import as_rows, float_param, int_param
+from .base import ClusteringResult, Method
+
+DEFAULT_MAX_SUBCLUSTERS = 20_000
+
+
+def route(params: Mapping[str, Any], n: int, d: int) -> str:
+    """Always ``cftree``: one pass into a CF tree, then Ward on the subclusters."""
+    return "cftree"
+
+
+def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:
+    """Cluster the rows of X into k clusters with BIRCH."""
+    from sklearn.cluster import Birch  # noqa: PLC0415
+    from sklearn.exceptions import ConvergenceWarning  # noqa: PLC0415
+
+    X = as_rows(X, "birch")
+    k = int_param(params, "birch", "k", None)
+    if len(X) < max(2, k):
+        raise ValueError(f"birch-k{k}: {len(X)} galaxies are too few for {k} clusters")
+    threshold = float_param(params, "birch", "threshold", 0.5)
+    branching = int_param(params, "birch", "branching_factor", 50, minimum=2)
+    most = int_param(params, "birch", "max_subclusters", DEFAULT_MAX_SUBCLUSTERS, minimum=1)
+    model = Birch(threshold=threshold, branching_factor=branching, n_clusters=None, compute_labels=False)
+    model.fit(X)  # the CF tree only: check its size before the quadratic global step
+    m = len(model.subcluster_centers_)
+    if m > most:
+        raise ConfigError(
+            f"config key 'clustering.birch.threshold': {threshold} gives {m} subclusters, more than "
+            f"clustering.birch.max_subclusters = {most} (the global step is quadratic in them); raise the threshold"
+        )
+    if m < k:
+        raise ConfigError(
+            f"config key 'clustering.birch.threshold': {threshold} gives only {m} subclusters, fewer than k = {k}; "
+            "lower the threshold"
+        )
+    model.set_params(n_clusters=k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.partial_fit()  # no X: only the global clustering step (Ward on the subclusters)
+    labels = np.asarray(model.predict(X), dtype=np.int64)
+    present = np.unique(labels)
+    centres = np.stack([X[labels == c].mean(axis=0, dtype=np.float64) for c in range(k)]) if len(present) == k else None
+    info: dict[str, Any] = {
+        "route": "cftree",
+        "n_subclusters": int(m),
+        "threshold": threshold,
+        "branching_factor": branching,
+    }
+    arrays = {
+        "subcluster_centres": np.asarray(model.subcluster_centers_, dtype=np.float64),
+        "subcluster_labels": np.asarray(model.subcluster_labels_, dtype=np.int64),
+    }
+    return ClusteringResult(labels=labels, info=info, centres=centres, arrays=arrays)
+
+
+def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
+    """Predicted peak bytes of :func:`fit` on an n × d float32 array, at the worst m allowed."""
+    m = min(n, int(params.get("max_subclusters", DEFAULT_MAX_SUBCLUSTERS)))
+    # input; CF tree (centroid, linear sum, squared norms, node copies ≈ 4 d floats per subcluster);
+    # Ward on m centres (condensed distances m²/2 and scipy's work arrays); predict in chunks
+    return int(4 * n * d + 4 * 8 * m * d + 8 * m * m // 2 + 3 * 8 * m + 64 * 2**20)
+
+
+METHOD = Method(
+    name="birch",
+    setting="k",
+    tag="k",
+    fit=fit,
+    memory_bytes=memory_bytes,
+    route=route,
+    needs_k=True,
+    description="BIRCH (CF tree of subclusters, then Ward into k clusters)",
+)

@@ -1,0 +1,54 @@
+"""Small helpers shared by the reducer modules: parameter reading and input checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+#: Config key prefix the messages name; the workflow puts reducers under ``features.<name>.reduce``.
+KEY = "features.<name>.reduce"
+#: Optional entry of ``params`` (not a user setting) where the workflow passes the real
+#: prefix, e.g. ``"features.cnn.reduce"``, so that messages name the exact key.
+KEY_PARAM = "_key"
+
+
+def key_of(params: Mapping[str, Any]) -> str:
+    """The config key prefix for messages: ``params['_key']`` or ``features.<name>.reduce``."""
+    return str(params.get(KEY_PARAM) or KEY)
+
+
+def as_rows(X: np.ndarray, what: str) -> np.ndarray:
+    """``X`` as a finite 2-D float array (float32 kept, anything else float64); ValueError otherwise."""
+    arr = np.asarray(X)
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{what}: features must be a non-empty 2-D array; got shape {arr.shape}")
+    if arr.dtype != np.float32:
+        arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what}: features contain NaN or infinite values")
+    return arr
+
+
+def int_param(params: Mapping[str, Any], key: str, default: int, *, minimum: int = 1) -> int:
+    """An integer parameter ≥ ``minimum``; ConfigError naming ``features.<name>.reduce.<key>``."""
+    value = params.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"config key '{key_of(params)}.{key}': expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def float_param(params: Mapping[str, Any], key: str, default: float, *, minimum: float = 0.0) -> float:
+    """A number ≥ ``minimum``; ConfigError naming ``features.<name>.reduce.<key>``."""
+    value = params.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value < minimum:
+        raise ConfigError(f"config key '{key_of(params)}.{key}': expected a number >= {minimum}, got {value!r}")
+    return float(value)
+
+
+def label(prefix: str, n_components: int) -> str:
+    """The study-style label of a reduction: ``tSNE-2``, ``LDA-7``."""
+    return f"{prefix}-{n_components}"

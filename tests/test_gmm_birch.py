@@ -1,0 +1,83 @@
+"""GMM and BIRCH through the Method interface: small blobs, ARI, info keys, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from galclust.errors import ConfigError
+from galclust.methods import birch, gmm
+from galclust.methods.base import ClusteringResult, Method
+
+
+@pytest.fixture(scope="module")
+def blobs() -> tuple[np.ndarray, np.ndarray]:
+    X, y = make_blobs(n_samples=1200, n_features=4, centers=5, cluster_std=0.8, random_state=2)
+    return X.astype(np.float32), y
+
+
+@pytest.mark.parametrize("module", [gmm, birch])
+def test_method_entry(module) -> None:
+    entry = module.METHOD
+    assert isinstance(entry, Method)
+    assert entry.setting == "k" and entry.tag == "k" and entry.needs_k
+    assert entry.route({"k": 5}, 1_000_000, 10) in ("exact", "cftree")
+    small, large = entry.memory_bytes(1000, 10, {"k": 5}), entry.memory_bytes(100_000, 10, {"k": 5})
+    assert 1000 * 10 * 4 < small < large
+
+
+def test_gmm_fit(blobs) -> None:
+    X, y = blobs
+    res = gmm.METHOD.fit(X, {"k": 5, "covariance_type": "full", "n_init": 2, "max_iter": 200}, 0)
+    assert isinstance(res, ClusteringResult)
+    assert res.labels.dtype == np.int64 and res.labels.shape == (1200,)
+    assert adjusted_rand_score(y, res.labels) > 0.95
+    assert {"route", "bic", "aic", "converged", "n_iter"} <= set(res.info)
+    assert res.info["route"] == "exact" and res.info["converged"] is True
+    assert res.centres is not None and res.centres.shape == (5, 4)
+    assert res.arrays["weights"].shape == (5,)
+    again = gmm.fit(X, {"k": 5, "covariance_type": "full", "n_init": 2, "max_iter": 200}, 0)
+    assert again.labels.tobytes() == res.labels.tobytes() and again.info == res.info
+
+
+def test_gmm_bic_prefers_the_true_k(blobs) -> None:
+    X, _ = blobs
+    bic = {k: gmm.fit(X, {"k": k}, 0).info["bic"] for k in (2, 5, 9)}
+    assert min(bic, key=bic.get) == 5
+
+
+def test_gmm_bad_params(blobs) -> None:
+    X, _ = blobs
+    with pytest.raises(ConfigError, match=r"clustering\.gmm\.covariance_type"):
+        gmm.fit(X, {"k": 3, "covariance_type": "round"}, 0)
+    with pytest.raises(ConfigError, match=r"clustering\.gmm\.k"):
+        gmm.fit(X, {"k": 0}, 0)
+    with pytest.raises(ValueError, match="too few"):
+        gmm.fit(X[:3], {"k": 5}, 0)
+
+
+def test_birch_fit(blobs) -> None:
+    X, y = blobs
+    res = birch.METHOD.fit(X, {"k": 5, "threshold": 0.5, "branching_factor": 50}, 0)
+    assert res.labels.dtype == np.int64 and res.labels.shape == (1200,)
+    assert adjusted_rand_score(y, res.labels) > 0.95
+    assert res.info["route"] == "cftree" and res.info["n_subclusters"] >= 5
+    assert res.centres is not None and res.centres.shape == (5, 4)
+    for c in range(5):
+        np.testing.assert_allclose(res.centres[c], X[res.labels == c].mean(axis=0), rtol=1e-5, atol=1e-5)
+    # a new row takes the label of its nearest subcluster: the arrays suffice
+    sub, sub_labels = res.arrays["subcluster_centres"], res.arrays["subcluster_labels"]
+    nearest = ((X[:, None, :] - sub[None, :, :]) ** 2).sum(-1).argmin(axis=1)
+    np.testing.assert_array_equal(sub_labels[nearest], res.labels)
+    again = birch.fit(X, {"k": 5, "threshold": 0.5, "branching_factor": 50}, 99)
+    assert again.labels.tobytes() == res.labels.tobytes()
+
+
+def test_birch_threshold_guards(blobs) -> None:
+    X, _ = blobs
+    with pytest.raises(ConfigError, match=r"clustering\.birch\.threshold.*fewer than k"):
+        birch.fit(X, {"k": 5, "threshold": 1000.0}, 0)
+    with pytest.raises(ConfigError, match=r"clustering\.birch\.threshold.*max_subclusters"):
+        birch.fit(X, {"k": 5, "threshold": 0.01, "max_subclusters": 100}, 0)
