@@ -35,6 +35,7 @@ include: "rules/features.smk"
 include: "rules/cluster.smk"
 include: "rules/aggregate.smk"
 include: "rules/use.smk"
+include: "rules/views.smk"
 
 
 rule all:

@@ -4,7 +4,12 @@ rule elbow_eigengap:
         metrics=lambda w: expand(
             rules.cluster.output.metrics,
             fs=w.fs,
-            job=PLAN.jobs_of("kmeans") + PLAN.jobs_of("spectral"),
+            job=PLAN.jobs_for(
+                w.fs,
+                PLAN.jobs_of("kmeans")
+                + PLAN.jobs_of("spectral")
+                + PLAN.jobs_of("gmm"),
+            ),
         ),
     output:
         elbow=report(
@@ -20,6 +25,13 @@ rule elbow_eigengap:
             category="Feature sets",
             subcategory="{fs}",
             labels={"feature set": "{fs}", "figure": "spectral eigengap"},
+        ),
+        information=report(
+            paths.INFORMATION,
+            caption="../report/information.rst",
+            category="Feature sets",
+            subcategory="{fs}",
+            labels={"feature set": "{fs}", "figure": "GMM BIC/AIC"},
         ),
     log:
         "logs/elbow_eigengap/{fs}.log",
@@ -59,6 +71,15 @@ rule compare:
             subcategory="against the truth",
             labels={"figure": "ARI and AMI against the catalog's truth"},
         ),
+        views=report(
+            paths.VIEWS,
+            caption="../report/views.rst",
+            category="Comparison",
+            subcategory="between views",
+            labels={
+                "figure": "ARI between clusterings of PCA, t-SNE, UMAP and LDA views"
+            },
+        ),
     log:
         "logs/compare.log",
     benchmark:
@@ -67,6 +88,7 @@ rule compare:
         "../envs/core.yaml"
     params:
         truth=PLAN.config["catalog"]["truth"],
+        families=PLAN.view_families(),
     script:
         "../scripts/compare.py"
 

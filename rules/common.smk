@@ -16,8 +16,11 @@ wildcard_constraints:
 
 
 def feature_stores(wildcards):
-    """The per-batch stores a feature set reads (its user file for `extractor: file`)."""
+    """The per-batch stores a feature set reads (its user file for `extractor: file`, the
+    reduced store of the feature set it is a view of)."""
     fs = PLAN.features[wildcards.fs]
+    if "from" in fs:
+        return [rules.reduce.output.store.format(fs=fs["from"])]
     if fs["extractor"] == "file":
         return [fs["file"]]
     return expand(
@@ -29,9 +32,14 @@ def feature_stores(wildcards):
 
 def images_if_any(wildcards):
     """Image stores for feature sets computed from images; none for user features."""
-    if PLAN.features[wildcards.fs]["extractor"] == "file":
+    if not PLAN.has_images(wildcards.fs):
         return []
     return expand(rules.preprocess.output.store, batch=PLAN.batches)
+
+
+def catalog_if(needed):
+    """The catalog table as an input where a job reads catalog columns."""
+    return rules.catalog.output if needed and PLAN.needs_images else []
 
 
 def clustering_outputs(output, jobs=None):
@@ -39,5 +47,5 @@ def clustering_outputs(output, jobs=None):
     return [
         output.format(fs=fs, job=job)
         for fs in PLAN.features
-        for job in (PLAN.jobs if jobs is None else jobs)
+        for job in PLAN.jobs_for(fs, jobs)
     ]

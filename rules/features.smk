@@ -65,6 +65,8 @@ rule extract:
 rule reduce:
     input:
         features=feature_stores,
+        # a supervised view (LDA) reads its classes from the catalog
+        catalog=lambda w: catalog_if((PLAN.view_params(w.fs) or {}).get("target")),
     output:
         store=directory(paths.REDUCED),
         variance=report(
@@ -83,9 +85,11 @@ rule reduce:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=8000,
+        mem_mb=lambda w: PLAN.reduce_mem_mb(w.fs),
     params:
         settings=lambda w: PLAN.features[w.fs],
-        model=lambda w: PLAN.model_of(PLAN.features[w.fs]["extractor"]),
+        model=lambda w: PLAN.model_of(PLAN.extractor_of(w.fs)),
+        view=lambda w: PLAN.view_params(w.fs),
+        seed=PLAN.seed,
     script:
         "../scripts/reduce.py"

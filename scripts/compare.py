@@ -19,4 +19,6 @@ with job_log(smk.log[0]):
         smk.output.ami,
         smk.output.truth,
         smk.output.truth_plot,
+        smk.params.families,
+        smk.output.views,
     )

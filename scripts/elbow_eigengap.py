@@ -11,5 +11,9 @@ from galclust.stages.figures import elbow_eigengap  # noqa: E402
 
 with job_log(smk.log[0]):
     elbow_eigengap(
-        smk.wildcards.fs, smk.input.metrics, smk.output.elbow, smk.output.eigengap
+        smk.wildcards.fs,
+        smk.input.metrics,
+        smk.output.elbow,
+        smk.output.eigengap,
+        smk.output.information,
     )

@@ -32,10 +32,15 @@ def downstream_of_features(config: dict, feature_sets: list[str]) -> dict[str, i
     jobs = clustering_jobs(config)
     n_fs, n_jobs = len(feature_sets), len(jobs)
     members = [t for t in config["report"]["member_pdfs"] if t.split("/")[0] in feature_sets]
+    explorer_fs = config.get("report", {}).get("explorer", {}).get("features") or next(iter(config["features"]))
     counts = {
         "reduce": n_fs,
         "cluster": n_fs * n_jobs,
         "plot_clustering": n_fs * n_jobs,
+        "assigner": n_fs * n_jobs,
+        "neighbour_index": n_fs,
+        "maps": n_fs,
+        "explorer": int(explorer_fs in feature_sets),
         "dendrogram": n_fs * sum(j.method == "agglomerative" for j in jobs.values()),
         "member_pdfs": len(members),
         "elbow_eigengap": n_fs,
@@ -106,20 +111,29 @@ def _set(config: dict, key: str, value) -> None:
 AGGREGATES = {"summary": 1, "manifest": 1, "all": 1}
 
 
+CNN_SETS = ["cnn_conv", "cnn_dense"]
+
+
 @pytest.mark.parametrize("key, value, expected", [
     # each setting reaches its step through the rule's params, and only there
     ("report.summary_examples", 2, {"plot_clustering": 21, **AGGREGATES}),
     ("report.dendrogram_leaves", 10, {"dendrogram": 3, **AGGREGATES}),
-    ("clustering.dbscan.min_samples", 4, {"cluster": 3, "plot_clustering": 3, "compare": 1, **AGGREGATES}),
-    ("clustering.kmeans.n_init", 5, {"cluster": 6, "plot_clustering": 6, "elbow_eigengap": 3, "member_pdfs": 1,
-                                     "compare": 1, **AGGREGATES}),
-    ("catalog.truth", [], {"compare": 1, **AGGREGATES}),
-    ("models.refcnn.batch_size", 8, {"extract": 2, "reduce": 2, "cluster": 14, "plot_clustering": 14,
-                                     "dendrogram": 2, "elbow_eigengap": 2, "compare": 1, **AGGREGATES}),
-    ("source.download.max_attempts", 2, {"acquire": 2, "preprocess": 2, "train_model": 1, "extract": 4,
-                                         "reduce": 3, "cluster": 21, "plot_clustering": 21, "dendrogram": 3,
-                                         "elbow_eigengap": 3, "member_pdfs": 1, "compare": 1, **AGGREGATES}),
+    ("report.maps.grid", 12, {"maps": 3, "explorer": 1, **AGGREGATES}),
+    ("similarity.k", 9, {"neighbour_index": 3, "assigner": 21, "explorer": 1, **AGGREGATES}),
+    ("assign.k", 9, {"assigner": 21, **AGGREGATES}),
+    ("clustering.dbscan.min_samples", 4, {"cluster": 3, "plot_clustering": 3, "assigner": 3, "maps": 3,
+                                          "explorer": 1, "compare": 1, **AGGREGATES}),
+    ("clustering.kmeans.n_init", 5, {"cluster": 6, "plot_clustering": 6, "assigner": 6, "maps": 3, "explorer": 1,
+                                     "elbow_eigengap": 3, "member_pdfs": 1, "compare": 1, **AGGREGATES}),
+    ("catalog.truth", [], {"compare": 1, "maps": 3, **AGGREGATES}),
+    ("models.refcnn.batch_size", 8, "cnn"),
+    ("source.download.max_attempts", 2, "all"),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_each_setting_reruns_exactly_the_steps_that_read_it(tiny_run, tmp_path, key, value, expected):
-    jobs, _ = dry_run(tiny_run, tmp_path, lambda config: _set(config, key, value))
+    jobs, config = dry_run(tiny_run, tmp_path, lambda config: _set(config, key, value))
+    if expected == "cnn":  # the CNN's features of both batches, and what follows from them
+        expected = {"extract": 2, **downstream_of_features(config, CNN_SETS)}
+    elif expected == "all":  # how cutouts are fetched: everything from acquisition on
+        expected = {"acquire": 2, "preprocess": 2, "train_model": 1, "extract": 4,
+                    **downstream_of_features(config, list(config["features"]))}
     assert jobs == expected, jobs

@@ -125,8 +125,19 @@ def _check_references(config: dict[str, Any]) -> None:
     from .extractors import EXTRACTORS, builtin
 
     models = config.get("models", {})
+    from .methods import METHODS
+
     for name, fs in config["features"].items():
         key = f"features.{name}"
+        for i, method in enumerate(fs.get("methods", [])):
+            if method not in METHODS:
+                raise ConfigError(f"config key '{key}.methods[{i}]': unknown method '{method}' "
+                                  f"(known: {', '.join(METHODS)})")
+        if "from" in fs:
+            _check_view(config["features"], name)
+            continue
+        if "extractor" not in fs:
+            raise ConfigError(f"config key '{key}.extractor': required (or 'from' with 'reduce', for a view)")
         extractor = fs["extractor"]
         if extractor == "file":
             if "file" not in fs:
@@ -167,11 +178,34 @@ def _check_references(config: dict[str, Any]) -> None:
         fs, job = target.split("/", 1)
         if fs not in config["features"]:
             raise ConfigError(f"config key 'report.member_pdfs[{i}]': unknown feature set '{fs}'")
+        if job in jobs and "methods" in config["features"][fs] and jobs[job].method not in config["features"][fs]["methods"]:
+            raise ConfigError(f"config key 'report.member_pdfs[{i}]': '{job}' is not run on '{fs}' "
+                              f"(features.{fs}.methods)")
         if job not in jobs:
             raise ConfigError(
                 f"config key 'report.member_pdfs[{i}]': unknown clustering '{job}' "
                 f"(configured: {', '.join(sorted(jobs))})"
             )
+
+
+def _check_view(features: dict[str, Any], name: str) -> None:
+    """A view names an existing feature set, a reducer, and no extractor; no view of itself."""
+    fs, key = features[name], f"features.{name}"
+    if "extractor" in fs:
+        raise ConfigError(f"config key '{key}': give either 'extractor' or 'from', not both")
+    if "reduce" not in fs:
+        raise ConfigError(f"config key '{key}.reduce': required with 'from' (e.g. {{method: tsne}})")
+    seen = [name]
+    while "from" in features[seen[-1]]:
+        parent = features[seen[-1]]["from"]
+        if parent not in features:
+            raise ConfigError(f"config key 'features.{seen[-1]}.from': unknown feature set '{parent}' "
+                              f"(known: {', '.join(sorted(features))})")
+        if parent in seen:
+            raise ConfigError(f"config key '{key}.from': the views form a cycle ({' -> '.join(seen + [parent])})")
+        seen.append(parent)
+    if fs["reduce"]["method"] == "lda" and not fs["reduce"].get("target"):
+        raise ConfigError(f"config key '{key}.reduce.target': LDA needs the catalog column of the classes")
 
 
 def load_config(path: str) -> dict[str, Any]:

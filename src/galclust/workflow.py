@@ -75,15 +75,20 @@ class Plan:
     def check(self) -> None:
         """What can only be checked against the catalog, before any job: truth columns exist, and
         no feature set asks for more PCA components than it has galaxies or columns."""
-        truth = self.config["catalog"]["truth"]
-        if self.needs_images and truth:
-            missing = [c for c in truth if c not in self.catalog.colnames]
-            if missing:
-                raise ConfigError(f"config key 'catalog.truth': column(s) {', '.join(missing)} not in the "
-                                  f"catalog (columns: {', '.join(self.catalog.colnames)})")
+        columns = self.catalog.colnames if self.needs_images else None
+        wanted = [("catalog.truth", c) for c in self.config["catalog"]["truth"]]
+        wanted += [(f"features.{n}.reduce.target", fs["reduce"]["target"])
+                   for n, fs in self.features.items() if fs.get("reduce", {}).get("target")]
+        physical = self.config["report"]["physical"]
+        wanted += [("report.physical.pairs", c) for pair in physical["pairs"] for c in pair]
+        wanted += [("report.physical.columns", c) for c in physical["columns"]]
+        for key, column in wanted:
+            if columns is not None and column not in columns:
+                raise ConfigError(f"config key '{key}': column '{column}' not in the catalog "
+                                  f"(columns: {', '.join(columns)})")
         for name, fs in self.features.items():
             pca = fs.get("pca", False)
-            if isinstance(pca, bool) or not isinstance(pca, int) or fs["extractor"] == "file":
+            if "from" in fs or isinstance(pca, bool) or not isinstance(pca, int) or fs["extractor"] == "file":
                 continue
             n = len(self.catalog)
             if pca > n:
@@ -96,11 +101,35 @@ class Plan:
                 raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but "
                                   f"{fs['extractor']} features have {width} columns")
 
+    # -- feature sets and their views -----------------------------------------
+    def parent(self, name: str) -> str | None:
+        """The feature set a view (``from``) reduces again; None for a feature set of its own."""
+        return self.features[name].get("from")
+
+    def root(self, name: str) -> str:
+        """The feature set whose extractor a view's features come from."""
+        while (parent := self.parent(name)) is not None:
+            name = parent
+        return name
+
+    def extractor_of(self, name: str) -> str:
+        return str(self.features[self.root(name)]["extractor"])
+
+    def has_images(self, name: str) -> bool:
+        return self.extractor_of(name) != "file"
+
+    def view_params(self, name: str) -> dict[str, Any] | None:
+        """A view's reducer settings, with the config key its messages name."""
+        fs = self.features[name]
+        if "from" not in fs:
+            return None
+        return {**fs["reduce"], "_key": f"features.{name}.reduce"}
+
     # -- galaxies and batches -------------------------------------------------
     @property
     def needs_images(self) -> bool:
         """False when every feature set is a user file (no cutouts to fetch)."""
-        return any(fs["extractor"] != "file" for fs in self.features.values())
+        return any(self.has_images(n) for n in self.features)
 
     def catalog_params(self) -> dict[str, Any]:
         """What the catalog depends on: the catalog block (``truth`` aside: every column is kept),
@@ -149,7 +178,8 @@ class Plan:
 
     def extractors(self) -> list[str]:
         """Feature stores (extractor, ``-d4`` with TTA) used by image-based feature sets."""
-        return sorted({self.store_name(n) for n, fs in self.features.items() if fs["extractor"] != "file"})
+        return sorted({self.store_name(n) for n, fs in self.features.items()
+                       if "from" not in fs and fs["extractor"] != "file"})
 
     def model_of(self, store_or_extractor: str) -> dict[str, Any] | None:
         """The ``models`` entry behind a feature store or extractor name (None: built-in)."""
@@ -211,7 +241,7 @@ class Plan:
 
     def n_rows(self, name: str) -> int:
         """Galaxies in a feature set: the catalog's, or the rows of a user's feature file."""
-        fs = self.features[name]
+        fs = self.features[self.root(name)]
         if fs["extractor"] != "file":
             return len(self.catalog)
         path = fs["file"]
@@ -228,6 +258,9 @@ class Plan:
 
     def reduced_width(self, name: str) -> int:
         """Columns of a reduced feature set, as far as the config tells (an upper bound)."""
+        if "from" in self.features[name]:
+            wanted = self.features[name]["reduce"].get("n_components")
+            return wanted if isinstance(wanted, int) else self.reduced_width(self.root(name))
         pca = self.features[name].get("pca", False)
         if isinstance(pca, int) and not isinstance(pca, bool):
             return pca
@@ -245,6 +278,16 @@ class Plan:
     def assign_params(self) -> dict[str, Any]:
         return {k: v for k, v in self.config["assign"].items() if k != "reference"}
 
+    def reduce_mem_mb(self, name: str) -> int:
+        """Streamed PCA needs little; a view holds its input and the reducer's own needs."""
+        view = self.view_params(name)
+        if view is None:
+            return 8000
+        from .reducers import REDUCERS
+
+        needed = REDUCERS[view["method"]].memory_bytes(self.n_rows(name), self.reduced_width(self.parent(name)), view)
+        return BASE_MEM_MB - (-needed // MB)
+
     def cluster_params(self, job: str) -> dict[str, Any]:
         spec = self.jobs[job]
         return {"method": spec.method, "settings": spec.params}
@@ -252,13 +295,42 @@ class Plan:
     def jobs_of(self, method: str) -> list[str]:
         return [name for name, job in self.jobs.items() if job.method == method]
 
+    def jobs_for(self, fs: str, jobs: list[str] | None = None) -> list[str]:
+        """The clusterings run on feature set ``fs``: all, or those of its ``methods`` list."""
+        methods = self.features[fs].get("methods")
+        names = list(self.jobs) if jobs is None else jobs
+        return [j for j in names if methods is None or self.jobs[j].method in methods]
+
     def run_hash(self) -> str:
         return config_hash(self.config)
 
     # -- targets ---------------------------------------------------------------
     def clusterings(self) -> list[dict[str, str]]:
         """Wildcards of every clustering job: {fs, job}."""
-        return [{"fs": fs, "job": job} for fs in self.features for job in self.jobs]
+        return [{"fs": fs, "job": job} for fs in self.features for job in self.jobs_for(fs)]
+
+    def explorer_features(self) -> str:
+        """The feature set the explorer page shows (``report.explorer.features``, else the first)."""
+        return self.config["report"]["explorer"]["features"] or next(iter(self.features))
+
+    def physical_targets(self) -> list[dict[str, str]]:
+        """Clusterings drawn against catalog columns (none when no column is configured)."""
+        physical = self.config["report"]["physical"]
+        if not (physical["pairs"] or physical["columns"]) or not self.needs_images:
+            return []
+        chosen = physical["clusterings"]
+        if chosen == "all":
+            return self.clusterings()
+        if chosen == "member_pdfs":
+            return self.member_pdf_targets()
+        return [dict(zip(("fs", "job"), t.split("/", 1))) for t in chosen]
+
+    def view_families(self) -> dict[str, list[str]]:
+        """Feature sets with views, and their views: compared in one figure (PCA vs t-SNE vs LDA)."""
+        families: dict[str, list[str]] = {}
+        for name in self.features:
+            families.setdefault(self.root(name), []).append(name)
+        return {root: members for root, members in families.items() if len(members) > 1}
 
     def member_pdf_targets(self) -> list[dict[str, str]]:
         return [dict(zip(("fs", "job"), t.split("/", 1))) for t in self.config["report"]["member_pdfs"]]
@@ -284,10 +356,19 @@ class Plan:
             out += [paths.fill(t, **w) for t in (paths.LABELS, paths.CLUSTER_METRICS, paths.CLUSTER_SUMMARY,
                                                   paths.CLUSTER_SIZES, paths.ASSIGNER)]
         out += [paths.fill(paths.DENDROGRAM, fs=fs, job=job)
-                for fs in self.features for job in self.jobs_of("agglomerative")]
+                for fs in self.features for job in self.jobs_for(fs, self.jobs_of("agglomerative"))]
         out += [paths.fill(paths.MEMBERS, **w) for w in self.member_pdf_targets()]
-        out += [paths.PAIRWISE, paths.ARI, paths.AMI, paths.TRUTH, paths.TRUTH_PLOT, paths.SUMMARY]
+        out += self.view_targets()
+        out += [paths.PAIRWISE, paths.ARI, paths.AMI, paths.TRUTH, paths.TRUTH_PLOT, paths.VIEWS, paths.SUMMARY]
         return out
+
+    def view_targets(self) -> list[str]:
+        """Maps of every feature set, clusters against the catalog, the explorer page."""
+        out = [paths.fill(t, fs=fs) for fs in self.features
+               for t in (paths.INFORMATION, paths.MAP, paths.CLUSTER_MAP, paths.TRUTH_MAP, paths.THUMBNAIL_MAP)]
+        out += [paths.fill(t, **w) for w in self.physical_targets() for t in (paths.PHYSICAL_PAIRS,
+                                                                              paths.PHYSICAL_COLUMNS)]
+        return out + [paths.EXPLORER]
 
     def final_targets(self) -> list[str]:
         """What ``rule all`` asks for: the assignments in a run against a reference, else the
@@ -298,6 +379,7 @@ class Plan:
         targets += [paths.fill(t, **w) for w in self.clusterings() for t in (paths.CLUSTER_SUMMARY, paths.ASSIGNER)]
         targets += [paths.fill(paths.MEMBERS, **w) for w in self.member_pdf_targets()]
         targets += [paths.fill(paths.NEIGHBOURS, fs=fs) for fs in self.features]
+        targets += self.view_targets()
         if self.config["report"]["similar"]:
             targets += [paths.fill(paths.SIMILAR, fs=fs) for fs in self.features]
         return targets

@@ -12,7 +12,7 @@ from importlib import import_module
 
 from .base import NOISE, ClusteringResult, Method
 
-_MODULES = ("kmeans", "agglomerative", "affinity_propagation", "dbscan", "hdbscan", "spectral")
+_MODULES = ("kmeans", "agglomerative", "affinity_propagation", "dbscan", "hdbscan", "spectral", "gmm", "birch")
 
 METHODS: dict[str, Method] = {}
 

@@ -15,7 +15,8 @@ from .common import PathLike, placeholder_figure
 
 def compare(truth_cols: Sequence[str], labels_paths: Sequence[PathLike], catalog_path: PathLike | None,
             pairwise_table: PathLike, ari_plot: PathLike, ami_plot: PathLike,
-            truth_table: PathLike, truth_plot: PathLike) -> dict[str, Any]:
+            truth_table: PathLike, truth_plot: PathLike, families: dict[str, list[str]] | None = None,
+            views_plot: PathLike | None = None) -> dict[str, Any]:
     """ARI/AMI between all clusterings, and against the catalog's truth columns."""
     from ..compare import against, align, pairwise
     from ..plots import score_heatmap
@@ -54,4 +55,22 @@ def compare(truth_cols: Sequence[str], labels_paths: Sequence[PathLike], catalog
         placeholder_figure(truth_plot, "no truth columns in the catalog (catalog.truth)")
     write_table(Table(rows=truth_rows or None, names=("clustering", "truth", "ari", "ami"),
                       dtype=(str, str, float, float)), truth_table)
+    if views_plot is not None:
+        _views_figure(names, ari, families or {}, views_plot)
     return {"pairwise": rows, "truth": truth_rows}
+
+
+def _views_figure(names: list[str], ari: np.ndarray, families: dict[str, list[str]], path: PathLike) -> None:
+    """ARI between the clusterings of a feature set and of its views (PCA vs t-SNE vs LDA...):
+    the question of seed 003, one figure for all families, ordered by family."""
+    from ..plots import score_heatmap
+
+    members = {fs for group in families.values() for fs in group}
+    order = [i for root in families for fs in families[root] for i, n in enumerate(names)
+             if n.split("/", 1)[0] == fs and fs in members]
+    if len(order) < 2:
+        placeholder_figure(path, "no views configured (feature sets with 'from' and 'reduce')")
+        return
+    sub = ari[np.ix_(order, order)]
+    labels = [names[i] for i in order]
+    score_heatmap(sub, labels, labels, path, title="ARI between clusterings of a feature set's views", vmin=-0.1)

@@ -53,9 +53,11 @@ def member_pdfs(labels_path: PathLike, image_stores: Sequence[PathLike], outdir:
 
 
 def elbow_eigengap(fs_name: str, metrics_files: Sequence[PathLike], elbow_plot: PathLike,
-                   eigengap_plot: PathLike) -> None:
-    """k-means inertia against k, and the Laplacian spectrum of the k-NN graph."""
+                   eigengap_plot: PathLike, information_plot: PathLike) -> None:
+    """How many clusters: k-means inertia against k, the Laplacian spectrum of the k-NN graph,
+    and the BIC/AIC of Gaussian mixtures against k."""
     from ..plots import eigengap, elbow
+    from ..plots.information import information_criteria
 
     metrics = [json.loads(Path(p).read_text()) for p in metrics_files]
     kmeans = sorted((m["params"]["k"], m["inertia"]) for m in metrics if m["method"] == "kmeans")
@@ -69,3 +71,9 @@ def elbow_eigengap(fs_name: str, metrics_files: Sequence[PathLike], elbow_plot: 
         eigengap(np.asarray(spectral[0]["laplacian_eigenvalues"]), eigengap_plot, title=f"eigengap, {label}")
     else:
         placeholder_figure(eigengap_plot, f"{label}: no spectral clustering configured")
+    gmm = sorted((m["params"]["k"], m["bic"], m["aic"]) for m in metrics if m["method"] == "gmm")
+    if gmm:
+        information_criteria([g[0] for g in gmm], [g[1] for g in gmm], information_plot,
+                             aic=[g[2] for g in gmm], title=f"Gaussian mixtures, {label}")
+    else:
+        placeholder_figure(information_plot, f"{label}: no Gaussian mixture configured")

@@ -64,15 +64,71 @@ def raw_features(name: str, fs: dict[str, Any], model: dict[str, Any] | None,
     return ids, count_rows(stores), width, blocks, prefix, kind.standardise
 
 
-def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None,
-           feature_stores: Sequence[PathLike], out: PathLike, variance_plot: PathLike,
-           projection_dir: PathLike) -> None:
+def reduce_view(name: str, view: dict[str, Any], seed: int, parent_store: PathLike,
+                catalog_path: PathLike | None, out: PathLike, variance_plot: PathLike,
+                state_dir: PathLike) -> None:
+    """A view: the parent feature set's reduced features reduced again (PCA, t-SNE, UMAP, LDA),
+    with the reducer's state saved as ``.npy`` (and ``reducer.json``) to place new galaxies."""
+    import json
+
+    from ..atomic import atomic_path
+    from ..plots import pca_variance
+    from ..reducers import REDUCERS
+    from ..store import read_array, read_attrs
+    from ..tables import read_table
+
+    reducer = REDUCERS[view["method"]]
+    X, ids = read_array(parent_store, "features"), read_ids(parent_store)
+    target = None
+    if reducer.supervised:
+        if catalog_path is None:
+            raise GalclustError(f"feature set '{name}': {view['method']} needs the catalog")
+        catalog = read_table(catalog_path)
+        column = view["target"]
+        if column not in catalog.colnames:
+            raise GalclustError(f"config key 'features.{name}.reduce.target': no column '{column}' in "
+                                f"{catalog_path}")
+        by_id = dict(zip(np.asarray(catalog["id"], dtype=str), np.asarray(catalog[column]).astype(str)))
+        target = np.array([by_id.get(g, "") for g in ids], dtype=object)
+    embedding = reducer.fit_transform(X, view, seed, target)
+    parent_label = read_attrs(parent_store).get("label", str(parent_store))
+    label = f"{parent_label}_{embedding.info.get('label', reducer.label)}"
+    info = {k: v for k, v in embedding.info.items() if isinstance(v, (str, int, float, bool, list, type(None)))}
+    attrs = {**provenance({"view": view, "seed": seed}), "feature_set": name, "settings": view,
+             "input_width": int(X.shape[1]), "label": label, "reducer": view["method"], "info": info}
+    state = Path(state_dir)
+    with atomic_path(state, directory=True) as tmp:
+        tmp.mkdir()
+        for key, value in embedding.state.items():
+            np.save(tmp / f"{key}.npy", np.asarray(value), allow_pickle=False)
+        (tmp / "reducer.json").write_text(json.dumps({"method": view["method"], "params": view, "seed": seed,
+                                                      "info": info}, indent=2, sort_keys=True, default=str))
+    values = np.asarray(embedding.values, dtype=np.float32)
+    with create_store(out, ids, attrs) as writer:
+        writer.create("features", values.shape[1:])
+        writer.write("features", 0, values)
+    ratios = embedding.state.get("explained_variance_ratio")
+    if ratios is not None:
+        pca_variance(np.asarray(ratios), variance_plot, label=label)
+    else:
+        placeholder_figure(variance_plot, f"{label}: a {reducer.label} view (no variance to show)")
+    log.info("%s: %s view of %d galaxies, %d -> %d", label, view["method"], len(X), X.shape[1], values.shape[1])
+
+
+def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None, view: dict[str, Any] | None,
+           seed: int, feature_stores: Sequence[PathLike], catalog_path: PathLike | None, out: PathLike,
+           variance_plot: PathLike, projection_dir: PathLike) -> None:
     """``fs``: the feature set's settings; ``model``: its ``models.<extractor>`` entry, if any
-    (it names the study-style label: CNN, SimCLR, ResNet50...). Writes the reduced store, the
-    variance figure and the fitted projection (what places new galaxies later)."""
+    (it names the study-style label: CNN, SimCLR, ResNet50...); ``view``: the reducer settings
+    of a view (``from``), else None. Writes the reduced store, the variance figure and the fitted
+    projection (what places new galaxies later)."""
     from ..plots import pca_variance
     from ..projection import FeatureProjection
     from ..reduce import ChunkedPCA
+
+    if view is not None:
+        reduce_view(name, view, seed, feature_stores[0], catalog_path, out, variance_plot, projection_dir)
+        return
 
     pca_setting = fs.get("pca", False)
     ids, n_rows, width, blocks, prefix, standardise = raw_features(name, fs, model, feature_stores)
