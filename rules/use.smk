@@ -45,32 +45,21 @@ rule similar_sheets:
         "../scripts/similar_sheets.py"
 
 
-rule assigner:
-    input:
-        reduced=rules.reduce.output.store,
-        labels=rules.cluster.output.labels,
-        index=rules.neighbour_index.output.index,
-    output:
-        directory(paths.ASSIGNER),
-    log:
-        "logs/assigner/{fs}/{job}.log",
-    benchmark:
-        "benchmarks/assigner/{fs}/{job}.tsv"
-    conda:
-        "../envs/core.yaml"
-    params:
-        job=lambda w: PLAN.cluster_params(w.job),
-        settings=PLAN.assign_params(),
-        seed=PLAN.seed,
-    script:
-        "../scripts/assigner.py"
-
-
 rule project:
     input:
-        features=feature_stores,
+        # raw features; for a view, this run's projection of the feature set it views
+        features=lambda w: (
+            [rules.project.output.store.format(fs=PLAN.parent(w.fs))]
+            if PLAN.parent(w.fs)
+            else feature_stores(w)
+        ),
         projection=lambda w: PLAN.in_reference(paths.PROJECTION, fs=w.fs),
         reference=lambda w: PLAN.in_reference(paths.REDUCED, fs=w.fs),
+        reference_parent=lambda w: (
+            [PLAN.in_reference(paths.REDUCED, fs=PLAN.parent(w.fs))]
+            if PLAN.parent(w.fs)
+            else []
+        ),
     output:
         store=directory(paths.PROJECTED),
     log:
@@ -81,14 +70,18 @@ rule project:
         "../envs/core.yaml"
     params:
         settings=lambda w: PLAN.features[w.fs],
-        model=lambda w: PLAN.model_of(PLAN.features[w.fs]["extractor"]),
+        model=lambda w: PLAN.model_of(PLAN.extractor_of(w.fs)),
+        view=lambda w: PLAN.view_params(w.fs),
     script:
         "../scripts/project.py"
 
 
 rule assign:
     input:
-        assigner=lambda w: PLAN.in_reference(paths.ASSIGNER, fs=w.fs, job=w.job),
+        # what the reference run saved: its labels, reduced features and neighbour index
+        labels=lambda w: PLAN.in_reference(paths.LABELS, fs=w.fs, job=w.job),
+        reduced=lambda w: PLAN.in_reference(paths.REDUCED, fs=w.fs),
+        index=lambda w: PLAN.in_reference(paths.INDEX, fs=w.fs),
         projected=rules.project.output.store,
     output:
         paths.ASSIGNED,
@@ -98,5 +91,9 @@ rule assign:
         "benchmarks/assign/{fs}/{job}.tsv"
     conda:
         "../envs/core.yaml"
+    params:
+        job=lambda w: PLAN.cluster_params(w.job),
+        settings=PLAN.assign_params(),
+        seed=PLAN.seed,
     script:
         "../scripts/assign.py"

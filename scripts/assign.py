@@ -13,7 +13,13 @@ with job_log(smk.log[0]):
     assign(
         smk.wildcards.fs,
         smk.wildcards.job,
-        smk.input.assigner,
+        smk.params.job["method"],
+        smk.params.job["settings"],
+        smk.params.settings,
+        smk.params.seed,
+        smk.input.reduced,
+        smk.input.labels,
+        smk.input.index,
         smk.input.projected,
         smk.output[0],
     )

@@ -14,8 +14,10 @@ with job_log(smk.log[0]):
         smk.wildcards.fs,
         smk.params.settings,
         smk.params.model,
+        smk.params.view,
         smk.input.features,
         smk.input.projection,
         smk.input.reference,
+        smk.input.reference_parent[0] if smk.input.reference_parent else None,
         smk.output.store,
     )

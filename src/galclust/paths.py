@@ -47,7 +47,6 @@ CLUSTER_SUMMARY = f"{CLUSTERING}/summary.png"
 CLUSTER_SIZES = f"{CLUSTERING}/sizes.png"
 DENDROGRAM = f"{CLUSTERING}/dendrogram.png"
 MEMBERS = f"{CLUSTERING}/members"
-ASSIGNER = f"{CLUSTERING}/assigner"
 PHYSICAL_PAIRS = f"{CLUSTERING}/physical_pairs.png"
 PHYSICAL_COLUMNS = f"{CLUSTERING}/physical_columns.png"
 

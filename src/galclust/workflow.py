@@ -55,7 +55,8 @@ class Plan:
             raise ConfigError("config key 'assign.reference': the reference is this run's own results/")
         needed = [self.in_reference(paths.PROJECTION, fs=fs) for fs in self.features]
         needed += [self.in_reference(paths.REDUCED, fs=fs) for fs in self.features]
-        needed += [self.in_reference(paths.ASSIGNER, **w) + "/assigner.json" for w in self.clusterings()]
+        needed += [self.in_reference(paths.INDEX, fs=fs) for fs in self.features]
+        needed += [self.in_reference(paths.LABELS, **w) for w in self.clusterings()]
         needed += [self.model_file(m) for m in self.reference_models()]
         missing = [p for p in needed if not Path(p).exists()]
         if missing:
@@ -354,7 +355,7 @@ class Plan:
                 out.append(paths.fill(paths.SIMILAR, fs=fs))
         for w in self.clusterings():
             out += [paths.fill(t, **w) for t in (paths.LABELS, paths.CLUSTER_METRICS, paths.CLUSTER_SUMMARY,
-                                                  paths.CLUSTER_SIZES, paths.ASSIGNER)]
+                                                  paths.CLUSTER_SIZES)]
         out += [paths.fill(paths.DENDROGRAM, fs=fs, job=job)
                 for fs in self.features for job in self.jobs_for(fs, self.jobs_of("agglomerative"))]
         out += [paths.fill(paths.MEMBERS, **w) for w in self.member_pdf_targets()]
@@ -372,11 +373,11 @@ class Plan:
 
     def final_targets(self) -> list[str]:
         """What ``rule all`` asks for: the assignments in a run against a reference, else the
-        summary, every clustering's figures and assigner, indexes, member PDFs, similar sheets."""
+        summary, every clustering's figures, indexes, member PDFs, similar sheets."""
         if self.reference is not None:
             return [paths.fill(paths.ASSIGNED, **w) for w in self.clusterings()]
         targets = [paths.SUMMARY]
-        targets += [paths.fill(t, **w) for w in self.clusterings() for t in (paths.CLUSTER_SUMMARY, paths.ASSIGNER)]
+        targets += [paths.fill(paths.CLUSTER_SUMMARY, **w) for w in self.clusterings()]
         targets += [paths.fill(paths.MEMBERS, **w) for w in self.member_pdf_targets()]
         targets += [paths.fill(paths.NEIGHBOURS, fs=fs) for fs in self.features]
         targets += self.view_targets()

@@ -1,10 +1,10 @@
-"""Rules ``assigner``, ``project`` and ``assign``: place new galaxies into finished clusterings.
+"""Rules ``project`` and ``assign``: place new galaxies into finished clusterings.
 
-A reference run saves, per clustering, an assigner (nearest centroid for k-means, HDBSCAN's
-approximate predict, a k-NN vote over the members for the rest) and, per feature set, its fitted
-projection. A run with ``assign.reference`` extracts features of its own galaxies with the
-reference's models, projects them with the reference's projection (transform, never refit) and
-assigns each to every reference clustering.
+A reference run saves, per feature set, its fitted projection, reduced features and neighbour
+index, and per clustering its labels. A run with ``assign.reference`` extracts features of its
+own galaxies with the reference's models, projects them with the reference's projection
+(transform, never refit) and assigns each to every reference clustering (nearest centroid for
+k-means, HDBSCAN's approximate predict, a k-NN vote over the members for the rest).
 """
 
 from __future__ import annotations
@@ -23,49 +23,80 @@ from .reduce import raw_features
 log = logging.getLogger(__name__)
 
 
-def assigner(fs_name: str, job_name: str, method: str, params: dict[str, Any], settings: dict[str, Any],
-             seed: int, reduced: PathLike, labels_path: PathLike, index_dir: PathLike, out_dir: PathLike) -> None:
-    """Fit and save the assigner of one clustering (portable arrays and JSON, no pickle)."""
-    from ..assign import assigner_for
-    from ..neighbours import NeighbourIndex
+def project(fs_name: str, fs: dict[str, Any], model: dict[str, Any] | None, view: dict[str, Any] | None,
+            inputs: Sequence[PathLike], projection_dir: PathLike, reference_reduced: PathLike,
+            reference_parent: PathLike | None, out: PathLike) -> None:
+    """This run's galaxies in the reference run's reduced space of ``fs_name``.
 
-    X, ids = read_array(reduced, "features"), read_ids(reduced)
-    label_ids, labels = read_labels(labels_path)
-    if not np.array_equal(ids, label_ids):
-        raise GalclustError(f"{labels_path}: its ids differ from those of {reduced}")
-    index = NeighbourIndex.load(index_dir)
-    # k-means: nearest centroid (the members' means); the rest by their own route
-    fitted = assigner_for(method, X, labels, params=params, k=settings["k"],
-                          outlier_quantile=settings["outlier_quantile"], seed=seed, index=index)
-    fitted.save(out_dir, index_path=index_dir)
-    log.info("%s/%s: %s assigner saved", fs_name, job_name, type(fitted).__name__)
-
-
-def project(fs_name: str, fs: dict[str, Any], model: dict[str, Any] | None, feature_stores: Sequence[PathLike],
-            projection_dir: PathLike, reference_reduced: PathLike, out: PathLike) -> None:
-    """This run's features of ``fs_name`` through the reference run's fitted projection."""
+    A feature set of its own: its raw features through the reference's fitted z-scoring and PCA.
+    A view (``view`` not None): ``inputs`` is this run's projection of the parent feature set;
+    PCA and LDA views transform it with the reference's saved state, t-SNE and UMAP views (which
+    cannot transform) place each galaxy at the distance-weighted mean map position of its 10
+    nearest reference galaxies in the parent space.
+    """
     from ..projection import FeatureProjection
 
-    ids, n_rows, width, blocks, _, _ = raw_features(fs_name, fs, model, feature_stores)
-    projection = FeatureProjection.load(projection_dir)
-    expected = int(read_attrs(reference_reduced).get("input_width", width))
-    if width != expected:
-        raise GalclustError(f"feature set '{fs_name}': {width} raw features here, {expected} in the reference "
-                            f"run ({reference_reduced}): the extractors differ")
-    reduced = np.concatenate([projection.transform(b) for b in blocks()]) if n_rows else np.zeros((0, 0))
+    if view is None:
+        ids, n_rows, width, blocks, _, _ = raw_features(fs_name, fs, model, inputs)
+        projection = FeatureProjection.load(projection_dir)
+        expected = int(read_attrs(reference_reduced).get("input_width", width))
+        if width != expected:
+            raise GalclustError(f"feature set '{fs_name}': {width} raw features here, {expected} in the "
+                                f"reference run ({reference_reduced}): the extractors differ")
+        reduced = np.concatenate([projection.transform(b) for b in blocks()]) if n_rows else np.zeros((0, 0))
+        how = "projection"
+    else:
+        assert reference_parent is not None
+        reduced, ids, how = _place_in_view(view, inputs[0], projection_dir, reference_reduced, reference_parent)
     with create_store(out, ids, {**provenance({"fs": fs, "reference": str(reference_reduced)}),
-                                 "feature_set": fs_name, "reference": str(reference_reduced)}) as writer:
+                                 "feature_set": fs_name, "reference": str(reference_reduced), "placed_by": how}
+                      ) as writer:
         writer.create("features", reduced.shape[1:])
         writer.write("features", 0, reduced.astype(np.float32))
 
 
-def assign(fs_name: str, job_name: str, assigner_dir: PathLike, projected: PathLike, out: PathLike) -> None:
-    """``assigned.ecsv``: id, label, confidence, distance, outlier for every new galaxy."""
-    from ..assign import load_assigner, write_assignments
+def _place_in_view(view: dict[str, Any], parent_projected: PathLike, state_dir: PathLike,
+                   reference_view: PathLike, reference_parent: PathLike, k: int = 10
+                   ) -> tuple[np.ndarray, np.ndarray, str]:
+    from pathlib import Path
 
-    fitted = load_assigner(assigner_dir)
+    from ..neighbours import NeighbourIndex
+    from ..reducers import REDUCERS
+
+    X, ids = read_array(parent_projected, "features"), read_ids(parent_projected)
+    reducer = REDUCERS[view["method"]]
+    if reducer.transform is not None:
+        state = {p.stem: np.load(p, allow_pickle=False) for p in Path(state_dir).glob("*.npy")}
+        return np.asarray(reducer.transform(state, X, view), np.float32), ids, f"{view['method']} transform"
+    parent, embedding = read_array(reference_parent, "features"), read_array(reference_view, "features")
+    index = NeighbourIndex(exact_max_n=len(parent)).fit(parent)
+    dist, idx = index.query(X, min(k, len(parent)))
+    weights = 1.0 / np.maximum(dist, 1e-12)
+    placed = (embedding[idx] * weights[..., None]).sum(axis=1) / weights.sum(axis=1, keepdims=True)
+    return placed.astype(np.float32), ids, f"mean map position of the {idx.shape[1]} nearest reference galaxies"
+
+
+def assign(fs_name: str, job_name: str, method: str, params: dict[str, Any], settings: dict[str, Any],
+           seed: int, reference_reduced: PathLike, reference_labels: PathLike, reference_index: PathLike,
+           projected: PathLike, out: PathLike) -> None:
+    """``assigned.ecsv`` (id, label, confidence, distance, outlier) for every new galaxy, by the
+    assigner of the reference clustering, fitted on what the reference saved (its reduced
+    features, labels and neighbour index: nearest centroid for k-means, HDBSCAN's approximate
+    predict, a k-NN vote for the rest). Nothing of the reference is written."""
+    from ..assign import assigner_for, write_assignments
+    from ..neighbours import NeighbourIndex
+
+    X_ref, ref_ids = read_array(reference_reduced, "features"), read_ids(reference_reduced)
+    label_ids, labels = read_labels(reference_labels)
+    if not np.array_equal(ref_ids, label_ids):
+        raise GalclustError(f"{reference_labels}: its ids differ from those of {reference_reduced}")
+    index = NeighbourIndex.load(reference_index)
+    fitted = assigner_for(method, X_ref, labels, params=params, k=settings["k"],
+                          outlier_quantile=settings["outlier_quantile"], seed=seed, index=index)
     X, ids = read_array(projected, "features"), read_ids(projected)
     result = fitted.predict(X)
-    write_assignments(out, ids, result, meta={"feature_set": fs_name, "clustering": job_name,
-                                              "assigner": str(assigner_dir)})
-    log.info("%s/%s: %d galaxies assigned, %d outliers", fs_name, job_name, len(ids), int(result.outlier.sum()))
+    write_assignments(out, ids, result, meta={"feature_set": fs_name, "clustering": job_name, "method": method,
+                                              "reference": str(reference_labels),
+                                              "assigner": type(fitted).__name__})
+    log.info("%s/%s: %d galaxies assigned by %s, %d outliers", fs_name, job_name, len(ids),
+             type(fitted).__name__, int(result.outlier.sum()))

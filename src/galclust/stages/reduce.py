@@ -100,7 +100,10 @@ def reduce_view(name: str, view: dict[str, Any], seed: int, parent_store: PathLi
     with atomic_path(state, directory=True) as tmp:
         tmp.mkdir()
         for key, value in embedding.state.items():
-            np.save(tmp / f"{key}.npy", np.asarray(value), allow_pickle=False)
+            value = np.asarray(value)
+            if value.dtype == object:  # e.g. class names: saved as text, never pickled
+                value = value.astype(str)
+            np.save(tmp / f"{key}.npy", value, allow_pickle=False)
         (tmp / "reducer.json").write_text(json.dumps({"method": view["method"], "params": view, "seed": seed,
                                                       "info": info}, indent=2, sort_keys=True, default=str))
     values = np.asarray(embedding.values, dtype=np.float32)
