@@ -231,3 +231,13 @@ def test_against_shapes_and_values():
     assert ari[1, 0] < 1.0
     ari1, _ = against({"only": labelings["perfect"]}, {"klass": truth["klass"]})
     assert ari1.shape == (1, 1)
+
+
+def test_degenerate_clusterings_are_named():
+    from galclust.cluster import degenerate
+
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    assert degenerate(scores(X, np.full(100, -1))) == "100% noise"
+    assert degenerate(scores(X, np.r_[np.zeros(95, int), np.ones(5, int)])) == "one cluster holds 95%"
+    assert degenerate(scores(X, np.r_[np.zeros(50, int), np.ones(50, int)])) is None
+    assert degenerate(scores(X, np.zeros(100, int))) == "a single cluster"

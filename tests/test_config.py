@@ -321,6 +321,8 @@ def test_clustering_job_names_of_default_config(raw):
         + [f"dbscan-eps{e:g}" for e in c["dbscan"]["eps"]]
         + [f"hdbscan-m{m}" for m in c["hdbscan"]["min_cluster_size"]]
         + [f"spectral-k{k}" for k in c["spectral"]["k"]]
+        + [f"gmm-k{k}" for k in c["gmm"]["k"]]
+        + [f"birch-k{k}" for k in c["birch"]["k"]]
     )
     assert len(expected) > 5
     assert set(jobs) == set(expected)
@@ -409,6 +411,10 @@ def test_yaml_exponent_without_a_dot_is_explained():
     (lambda c: c["features"]["pixels"].update(pca=20000), r"features\.pixels\.pca.*20000 components.*60 galaxies"),
     (lambda c: c["features"].update(m={"extractor": "morphometrics", "pca": 20}),
      r"features\.m\.pca.*20 components.*morphometrics features have 8 columns"),
+    (lambda c: c["features"].update(v={"from": "pixels", "reduce": {"method": "lda", "target": "nope"}}),
+     r"features\.v\.reduce\.target.*column 'nope' not in the catalog"),
+    (lambda c: c["report"].update(physical={"pairs": [["ellipticity", "mass"]]}),
+     r"report\.physical\.pairs.*column 'mass' not in the catalog"),
 ])
 def test_what_needs_the_catalog_is_checked_at_parse_time(change, message):
     from galclust.workflow import Plan
@@ -417,3 +423,19 @@ def test_what_needs_the_catalog_is_checked_at_parse_time(change, message):
     change(config)
     with pytest.raises(ConfigError, match=message):
         Plan(config).check()
+
+
+@pytest.mark.parametrize("view, message", [
+    ({"from": "nowhere", "reduce": {"method": "tsne"}}, r"features\.v\.from.*unknown feature set 'nowhere'"),
+    ({"from": "pixels"}, r"features\.v\.reduce.*required with 'from'"),
+    ({"from": "pixels", "extractor": "pixels", "reduce": {"method": "pca"}}, r"features\.v.*not both"),
+    ({"from": "pixels", "reduce": {"method": "lda"}}, r"features\.v\.reduce\.target.*LDA needs"),
+    ({"from": "v", "reduce": {"method": "pca"}}, r"cycle"),
+    ({"from": "pixels", "reduce": {"method": "isomap"}}, r"features\.v\.reduce\.method"),
+    ({"extractor": "pixels", "methods": ["kmeans", "nope"]}, r"features\.v\.methods\[1\].*unknown method 'nope'"),
+])
+def test_views_are_checked_before_any_job(view, message):
+    config = _tiny()
+    config["features"]["v"] = view
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config)

@@ -54,6 +54,9 @@ def scores(X: np.ndarray, labels: np.ndarray, *, seed: int = 0,
         "calinski_harabasz": math.nan,
         "davies_bouldin": math.nan,
         "inertia": math.nan if inertia is None else float(inertia),
+        # the share of galaxies in the largest cluster (noise aside): near 1, no structure was found
+        "largest_fraction": float(np.bincount(labels[kept] - labels[kept].min()).max() / len(labels))
+        if kept.any() else 0.0,
     }
     Xk, lk = np.asarray(X, dtype=np.float64)[kept], labels[kept]
     if 2 <= n_clusters < len(lk):
@@ -62,6 +65,24 @@ def scores(X: np.ndarray, labels: np.ndarray, *, seed: int = 0,
         out["calinski_harabasz"] = float(metrics.calinski_harabasz_score(Xk, lk))
         out["davies_bouldin"] = float(metrics.davies_bouldin_score(Xk, lk))
     return out
+
+
+#: a clustering with more noise than this, or one cluster this large, found no structure
+DEGENERATE_FRACTION = 0.9
+
+
+def degenerate(metrics: dict[str, float | int]) -> str | None:
+    """Why a clustering is no result (nearly all noise, nearly all in one cluster), else None."""
+    n = max(int(metrics["n_galaxies"]), 1)
+    noise = int(metrics["n_noise"]) / n
+    if noise > DEGENERATE_FRACTION:
+        return f"{noise:.0%} noise"
+    if int(metrics["n_clusters"]) < 2:
+        return "a single cluster"
+    largest = float(metrics.get("largest_fraction", 0.0))
+    if largest > DEGENERATE_FRACTION:
+        return f"one cluster holds {largest:.0%}"
+    return None
 
 
 def laplacian_spectrum(X: np.ndarray, n_neighbors: int = 10, n_eigenvalues: int = 20) -> np.ndarray:

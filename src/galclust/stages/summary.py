@@ -10,6 +10,7 @@ from pathlib import Path
 from .. import __version__
 from ..atomic import write_text_atomic
 from ..tables import read_table
+from ..cluster import DEGENERATE_FRACTION, degenerate
 from .common import PathLike
 
 
@@ -29,9 +30,15 @@ def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: Pa
             continue
         lines.append(f"- CNN trained on `{m['target']}` ({m['n_train']} train / {m['n_validation']} validation / "
                      f"{m['n_test']} test): test Pearson r = {m['test_pearson']:.3f}, Spearman = {m['test_spearman']:.3f}")
+    flagged = [(f"{m['feature_set']}/{m['clustering']}", why) for m in metrics if (why := degenerate(m))]
+    if flagged:
+        lines += ["", f"**{len(flagged)} clustering(s) found no structure** (more than "
+                  f"{DEGENERATE_FRACTION:.0%} noise, or one cluster holding more than {DEGENERATE_FRACTION:.0%}); "
+                  "their scores below are not results: "
+                  + "; ".join(f"`{name}` ({why})" for name, why in flagged) + "."]
     lines += ["", "| feature set | clustering | clusters | noise | silhouette | CH | DB |"
-              + "".join(f" ARI {c} | AMI {c} |" for c in truth_cols),
-              "|---|---|---:|---:|---:|---:|---:|" + "---:|---:|" * len(truth_cols)]
+              + "".join(f" ARI {c} | AMI {c} |" for c in truth_cols) + " note |",
+              "|---|---|---:|---:|---:|---:|---:|" + "---:|---:|" * len(truth_cols) + "---|"]
     for m in metrics:
         key = f"{m['feature_set']}/{m['clustering']}"
         cells = [f"{m['feature_set']} ({m['label']})", m["clustering"], str(m["n_clusters"]), str(m["n_noise"]),
@@ -39,6 +46,8 @@ def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: Pa
         for c in truth_cols:
             a, b = truth_by.get((key, c), (math.nan, math.nan))
             cells += [_fmt(a), _fmt(b)]
+        why = degenerate(m)
+        cells.append(f"no structure: {why}" if why else "")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Where to look: `results/clustering/<feature set>/<clustering>/` (summary.png, sizes.png, "
               "labels.ecsv, metrics.json, members/), `results/comparison/` (ARI/AMI heatmaps), "
