@@ -113,6 +113,7 @@ def test_scores_keys_and_values(blobs):
     s = scores(X, labels, inertia=result.info["inertia"])
     assert set(s) == {
         "n_galaxies", "n_clusters", "n_noise", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia",
+        "largest_fraction",
     }
     assert s["n_galaxies"] == 300 and s["n_clusters"] == 3 and s["n_noise"] == 0
     assert 0.7 < s["silhouette"] <= 1
