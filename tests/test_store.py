@@ -253,3 +253,17 @@ def test_a_killed_writers_temporary_is_removed_by_the_next_writer(tmp_path: Path
         tmp.mkdir()
     assert not live.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.zarr", "reduced.zarr", "x.bin"]
+
+
+def test_a_failed_cleanup_never_hides_the_writers_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Disk full inside a Zarr write: the error the user sees is the write's, not the cleanup's."""
+    from galclust import atomic
+
+    def busy(path: Path) -> None:  # as when zarr's I/O threads still add chunks during rmtree
+        raise OSError(39, "Directory not empty", "c")
+
+    monkeypatch.setattr(atomic, "_remove", busy)
+    with pytest.raises(OSError, match="File too large"):
+        with atomic_path(tmp_path / "s.zarr", directory=True) as tmp:
+            tmp.mkdir()
+            raise OSError(27, "File too large")

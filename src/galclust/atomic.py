@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,9 +85,25 @@ def atomic_path(final: str | os.PathLike[str], *, directory: bool = False) -> It
             _remove(final)
         os.replace(tmp, final)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            _remove(tmp)
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: Path, attempts: int = 5) -> None:
+    """Remove a failed writer's temporary without ever hiding the error that failed it.
+
+    A writer's background threads (zarr's asynchronous chunk writes) may still be adding
+    files while it is removed ("Directory not empty"): retry briefly; what is left then is
+    removed by the next writer of the same output (:func:`remove_stale_temporaries`).
+    """
+    for attempt in range(attempts):
+        try:
+            _remove(tmp)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.05 * (attempt + 1))
 
 
 def write_bytes_atomic(final: str | os.PathLike[str], data: bytes) -> None:
