@@ -48,13 +48,18 @@ def keras_weights(path: Path) -> list[np.ndarray]:
     return [np.asarray(w) for w in keras.saving.load_model(path, compile=False).get_weights()]
 
 
-def differences(a: Path, b: Path, *, models: bool = True) -> list[str]:
-    """What differs between the results/ of workdirs ``a`` and ``b`` (empty when identical)."""
+def differences(a: Path, b: Path, *, models: bool = True, subset: bool = False) -> list[str]:
+    """What differs between the results/ of workdirs ``a`` and ``b`` (empty when identical).
+
+    ``subset``: ``b`` made only some of the outputs (selected targets); each must match ``a``'s.
+    """
     ra, rb = a / "results", b / "results"
     problems: list[str] = []
     files_a = {p.relative_to(ra) for p in ra.rglob("*") if p.is_file() and ".zarr" not in str(p)}
     files_b = {p.relative_to(rb) for p in rb.rglob("*") if p.is_file() and ".zarr" not in str(p)}
-    if files_a != files_b:
+    if subset:
+        files_a &= files_b
+    if (files_b - files_a) if subset else (files_a != files_b):
         problems.append(f"file lists differ: only in first {sorted(map(str, files_a - files_b))[:5]}, "
                         f"only in second {sorted(map(str, files_b - files_a))[:5]}")
     for rel in sorted(files_a & files_b):
@@ -62,7 +67,9 @@ def differences(a: Path, b: Path, *, models: bool = True) -> list[str]:
             problems.append(f"{rel}: bytes differ")
     stores_a = {p.relative_to(ra) for p in ra.rglob("*.zarr") if p.is_dir()}
     stores_b = {p.relative_to(rb) for p in rb.rglob("*.zarr") if p.is_dir()}
-    if stores_a != stores_b:
+    if subset:
+        stores_a &= stores_b
+    if (stores_b - stores_a) if subset else (stores_a != stores_b):
         problems.append(f"Zarr stores differ: {sorted(map(str, stores_a ^ stores_b))}")
     for rel in sorted(stores_a & stores_b):
         xa, xb = zarr_arrays(ra / rel), zarr_arrays(rb / rel)
