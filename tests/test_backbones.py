@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # a required dependency: missing means failing, never skipping
 
 from galclust import backbones as bb  # noqa: E402
 from galclust import precision  # noqa: E402

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pytest
@@ -183,12 +182,6 @@ def test_bad_arguments_raise_config_error(kwargs, needle):
     assert needle in str(info.value)
 
 
-def test_catalog_is_fast():
-    t0 = time.perf_counter()
-    demo.draw_catalog(100_000, seed=1)
-    assert time.perf_counter() - t0 < 5.0  # ~0.6 s on one core; generous for slow CI
-
-
 def test_lambda_r_correlates_with_ellipticity(catalog):
     galaxies = catalog[catalog["klass"] != "artefact"]
     rho = spearmanr(galaxies["ellipticity"], galaxies["lambda_r"]).statistic
@@ -300,16 +293,6 @@ def test_artefact_star_frames_have_saturated_core(catalog):
     for row in _rows_of(catalog, "artefact", 4, "noise"):
         img = demo.render(row)
         assert np.mean(img.min(axis=2) >= 250) < 0.01
-
-
-def test_render_is_fast(catalog):
-    rows = [catalog[i] for i in range(30)]
-    demo.render(rows[0])
-    t0 = time.perf_counter()
-    for r in rows:
-        demo.render(r)
-    per = (time.perf_counter() - t0) / len(rows)
-    assert per < 0.1  # ~7 ms on one core; generous for slow CI
 
 
 def test_render_rejects_bad_rows(catalog):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras  # a required dependency: missing means failing, never skipping
 import numpy as np
 import pytest
 
@@ -10,7 +11,6 @@ from galclust.errors import ConfigError
 from galclust.extract import DihedralAverage, KerasExtractor, PixelExtractor, dihedral_views, extract_store
 from galclust.store import read_array, read_attrs, read_ids, write_store
 
-keras = pytest.importorskip("keras")
 
 LAYERS = {"flatten": "flatten", "dense_128": "dense_128"}
 

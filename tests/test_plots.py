@@ -338,13 +338,10 @@ def test_save_figure_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.
     assert list(tmp_path.iterdir()) == []
 
 
-def test_member_pdfs_speed(tmp_path: Path) -> None:
-    import time
-
+def test_member_pdfs_of_a_thousand_galaxies(tmp_path: Path) -> None:
+    # its speed is measured in bench/bench_limits.py (no wall-time assert in tests)
     imgs = blobs(1000, seed=2)
     lab = np.random.default_rng(0).integers(0, 10, 1000)
-    t0 = time.perf_counter()
     paths = plots.cluster_member_pdfs(imgs, lab, tmp_path / "m")
-    elapsed = time.perf_counter() - t0
     assert len(paths) == 10
-    assert elapsed < 20.0
+    assert all(Path(p).stat().st_size > 0 for p in paths)

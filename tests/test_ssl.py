@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # a required dependency: missing means failing, never skipping
 
 from galclust import demo, ssl  # noqa: E402
 from galclust.cnn import DENSE_128, FLATTEN, load_model, save_model  # noqa: E402

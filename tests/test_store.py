@@ -222,3 +222,48 @@ def test_write_bytes_and_text_atomic(tmp_path):
     assert (tmp_path / "b.bin").read_bytes() == b"\x00\x01"
     assert (tmp_path / "t.txt").read_bytes() == "héllo".encode()
     assert leftovers(tmp_path) == []
+
+
+def test_a_killed_writers_temporary_is_removed_by_the_next_writer(tmp_path: Path) -> None:
+    """SIGKILL runs no cleanup: the next write of the same output removes the dead writer's temporary."""
+    import signal
+    import subprocess
+    import sys
+
+    final = tmp_path / "reduced.zarr"
+    child = (
+        "import sys, time\n"
+        "from galclust.atomic import atomic_path\n"
+        "with atomic_path(sys.argv[1], directory=True) as tmp:\n"
+        "    tmp.mkdir(); (tmp / 'zarr.json').write_text('{'); print(tmp.name, flush=True); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", child, str(final)], stdout=subprocess.PIPE, text=True)
+    name = proc.stdout.readline().strip()
+    live = tmp_path / name
+    assert live.is_dir()
+    with atomic_path(tmp_path / "other.zarr", directory=True) as tmp:  # another output: untouched
+        tmp.mkdir()
+    assert live.is_dir()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert live.is_dir()  # what a kill leaves behind
+    write_bytes_atomic(tmp_path / "x.bin", b"1")  # another output's writer leaves it alone
+    assert live.is_dir()
+    with atomic_path(final, directory=True) as tmp:
+        tmp.mkdir()
+    assert not live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.zarr", "reduced.zarr", "x.bin"]
+
+
+def test_a_failed_cleanup_never_hides_the_writers_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Disk full inside a Zarr write: the error the user sees is the write's, not the cleanup's."""
+    from galclust import atomic
+
+    def busy(path: Path) -> None:  # as when zarr's I/O threads still add chunks during rmtree
+        raise OSError(39, "Directory not empty", "c")
+
+    monkeypatch.setattr(atomic, "_remove", busy)
+    with pytest.raises(OSError, match="File too large"):
+        with atomic_path(tmp_path / "s.zarr", directory=True) as tmp:
+            tmp.mkdir()
+            raise OSError(27, "File too large")
