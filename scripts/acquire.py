@@ -17,4 +17,5 @@ with job_log(smk.log[0]):
         smk.params.source,
         smk.params.download,
         smk.output.manifest,
+        f"{smk.log[0]}.cutouts.ecsv",
     )

@@ -28,14 +28,14 @@ pytestmark = pytest.mark.integration
 KILL_POINTS = [
     ("acquire", "logs/acquire"),
     ("preprocess", "logs/preprocess"),
-    ("train_cnn", "logs/train_cnn"),
+    ("train_model", "logs/train_model"),
     ("extract", "logs/extract"),
     ("reduce", "logs/reduce"),
     ("cluster", "logs/cluster"),
     ("plot_clustering", "logs/plot_clustering"),
 ]
 # Seconds between the log appearing and the kill: inside the job's work, not at its start.
-DELAY = {"train_cnn": 3.0, "extract": 1.5}
+DELAY = {"train_model": 3.0, "extract": 1.5}
 
 
 def logs_of(workdir: Path, folder: str) -> set[str]:

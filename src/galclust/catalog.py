@@ -153,6 +153,11 @@ def load_catalog(config: dict[str, Any]) -> Table:
 
         directory = source["local"]["directory"]
         scanned = scan_local_directory(directory, source["local"]["patterns"])
+        if len(scanned) == 0:
+            from .errors import ConfigError
+
+            raise ConfigError(f"config key 'source.local.directory': no images in {directory} matching "
+                              f"{', '.join(source['local']['patterns'])}")
         # A bare folder of images has no coordinates; RA/Dec 0 keeps the schema uniform.
         scanned["ra"] = np.zeros(len(scanned))
         scanned["dec"] = np.zeros(len(scanned))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -165,12 +166,21 @@ def _check_references(config: dict[str, Any]) -> None:
         if model["kind"] == "backbone" and "backbone" not in model:
             raise ConfigError(f"config key 'models.{name}.backbone': required for kind 'backbone'")
     source = config["source"]
-    if source["kind"] != "demo" and not config["catalog"].get("path") and not config["catalog"].get("sql"):
-        if not (source["kind"] == "local" and source["local"].get("directory")):
-            raise ConfigError("config key 'catalog.path': a catalog is required for source "
-                              f"'{source['kind']}'")
-    if source["kind"] == "local" and not source["local"].get("directory"):
-        raise ConfigError("config key 'source.local.directory': required for source 'local'")
+    if source["kind"] == "local":
+        directory = source["local"].get("directory")
+        if not directory:
+            raise ConfigError("config key 'source.local.directory': required for source 'local'")
+        if not os.path.isdir(directory):
+            raise ConfigError(f"config key 'source.local.directory': {directory} does not exist or is not a folder")
+    elif source["kind"] != "demo" and not config["catalog"].get("path") and not config["catalog"].get("sql"):
+        raise ConfigError("config key 'catalog.path': a catalog is required for source "
+                          f"'{source['kind']}'")
+    for name, model in models.items():
+        if model.get("path") and not os.path.isfile(model["path"]):
+            raise ConfigError(f"config key 'models.{name}.path': {model['path']} not found")
+    for name, fs in config["features"].items():
+        if fs.get("extractor") == "file" and not os.path.exists(fs["file"]):
+            raise ConfigError(f"config key 'features.{name}.file': {fs['file']} not found")
     jobs = clustering_jobs(config)
     if not jobs:
         raise ConfigError("config key 'clustering': no clustering job is configured")

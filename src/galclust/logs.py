@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sys
@@ -10,6 +11,9 @@ import traceback
 from collections.abc import Iterator
 
 from .errors import GalclustError
+
+#: errors of the storage, not of the code: no space, file too large, quota, read-only, permission
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 @contextlib.contextmanager
@@ -61,6 +65,13 @@ def job_log(path: str | os.PathLike[str] | None) -> Iterator[logging.Logger]:
                 except GalclustError as exc:
                     message = str(exc)
                     print(f"ERROR: {message}", file=sys.stderr)
+                except OSError as exc:
+                    if exc.errno not in _STORAGE_ERRNOS:
+                        traceback.print_exc()
+                        raise
+                    # the disk, not the code: one line naming the file and the cause
+                    message = f"{exc.filename or 'an output'}: {exc.strerror or exc} (cannot write the output)"
+                    traceback.print_exc()
                 except Exception:
                     traceback.print_exc()
                     raise

@@ -87,11 +87,19 @@ class Plan:
             if columns is not None and column not in columns:
                 raise ConfigError(f"config key '{key}': column '{column}' not in the catalog "
                                   f"(columns: {', '.join(columns)})")
+        self._check_rows()
+        self._check_writable()
         for name, fs in self.features.items():
             pca = fs.get("pca", False)
-            if "from" in fs or isinstance(pca, bool) or not isinstance(pca, int) or fs["extractor"] == "file":
+            if "from" in fs or isinstance(pca, bool) or not isinstance(pca, int):
                 continue
-            n = len(self.catalog)
+            n = self.n_rows(name)
+            if fs["extractor"] == "file":
+                width = self.file_shape(name)[1]
+                if pca > width:
+                    raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but "
+                                      f"{fs['file']} has {width} columns")
+                continue
             if pca > n:
                 raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but the "
                                   f"catalog has {n} galaxies")
@@ -125,6 +133,69 @@ class Plan:
         if "from" not in fs:
             return None
         return {**fs["reduce"], "_key": f"features.{name}.reduce"}
+
+    def _check_rows(self) -> None:
+        """Enough galaxies for every feature set and every clustering's setting."""
+        for name in self.features:
+            n = self.n_rows(name)
+            where = (f"features.{self.root(name)}.file" if self.extractor_of(name) == "file"
+                     else "the catalog")
+            if n < 2:
+                raise ConfigError(f"{where}: {n} galax{'y' if n == 1 else 'ies'} for feature set '{name}'; "
+                                  "clustering needs at least 2")
+            for job in self.jobs_for(name):
+                spec = self.jobs[job]
+                method = METHODS[spec.method]
+                value = spec.params[method.setting]
+                if (method.needs_k or method.setting == "min_cluster_size") and value > n:
+                    raise ConfigError(f"config key 'clustering.{spec.method}.{method.setting}': {value} is more "
+                                      f"than the {n} galaxies of feature set '{name}'")
+
+    @staticmethod
+    def _check_writable() -> None:
+        """results/ (or the folder it will be made in) must be writable before any job starts."""
+        import os
+        from pathlib import Path
+
+        target = Path(paths.RESULTS)
+        while not target.exists() and target != target.parent:
+            target = target.parent
+        if not os.access(target, os.W_OK):
+            raise ConfigError(f"{paths.RESULTS}: not writable ({target.resolve()} is read-only for this user)")
+
+    def file_shape(self, name: str) -> tuple[int, int]:
+        """(rows, columns) of a user feature file, read from its header; errors name the key."""
+        import numpy as np
+
+        fs = self.features[name]
+        path, key = fs["file"], f"features.{name}.file"
+        try:
+            if path.endswith(".npy"):
+                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+            elif path.endswith(".zarr"):
+                from .store import open_store
+
+                shape = open_store(path)["features"].shape
+            else:
+                from .tables import read_table
+
+                table = read_table(path)
+                shape = (len(table), len([c for c in table.colnames if c != "id"]))
+        except Exception as exc:  # any unreadable file: one line naming it
+            raise ConfigError(f"config key '{key}': cannot read {path} ({' '.join(str(exc).split())[:200]})") from None
+        if len(shape) != 2:
+            raise ConfigError(f"config key '{key}': {path} holds an array of shape {tuple(shape)}; expected "
+                              "galaxies × features (2-D)")
+        if fs.get("ids"):
+            ids_path = fs["ids"]
+            try:
+                n_ids = (len(np.load(ids_path, mmap_mode="r", allow_pickle=False)) if ids_path.endswith(".npy")
+                         else len(__import__("galclust.tables", fromlist=["read_table"]).read_table(ids_path)))
+            except Exception as exc:
+                raise ConfigError(f"config key 'features.{name}.ids': cannot read {ids_path} ({exc})") from None
+            if n_ids != shape[0]:
+                raise ConfigError(f"config key 'features.{name}.ids': {n_ids} ids for the {shape[0]} rows of {path}")
+        return int(shape[0]), int(shape[1])
 
     # -- galaxies and batches -------------------------------------------------
     @property
@@ -242,20 +313,10 @@ class Plan:
 
     def n_rows(self, name: str) -> int:
         """Galaxies in a feature set: the catalog's, or the rows of a user's feature file."""
-        fs = self.features[self.root(name)]
-        if fs["extractor"] != "file":
+        root = self.root(name)
+        if self.features[root]["extractor"] != "file":
             return len(self.catalog)
-        path = fs["file"]
-        try:
-            if path.endswith(".npy"):
-                import numpy as np
-
-                return int(np.load(path, mmap_mode="r", allow_pickle=False).shape[0])
-            from .store import count_rows
-
-            return count_rows([path]) if path.endswith(".zarr") else 0
-        except (OSError, ValueError):
-            return 0  # reported properly by the reduce job
+        return self.file_shape(root)[0]
 
     def reduced_width(self, name: str) -> int:
         """Columns of a reduced feature set, as far as the config tells (an upper bound)."""

@@ -32,7 +32,7 @@ def cluster(fs_name: str, job_name: str, method: str, params: dict[str, Any], se
         **{k: v for k, v in result.info.items() if k != "inertia"}, **made_by,
     }
     if method == "spectral":
-        metrics["laplacian_eigenvalues"] = laplacian_spectrum(X, job.params["n_neighbors"]).tolist()
+        metrics["laplacian_eigenvalues"] = laplacian_spectrum(X, job.params["n_neighbors"], seed=seed).tolist()
     table = Table({"id": ids, "label": result.labels})
     table.meta.update({"feature_set": fs_name, "clustering": job_name, **made_by,
                        "provenance": package_versions()})

@@ -158,6 +158,10 @@ def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None, view: di
         attrs["explained_variance_ratio"] = ratios.tolist()
         attrs["explained_variance"] = float(ratios.sum())
         projection.pca_mean, projection.pca_components = pca.mean_, pca.components_
+    if len(reduced) and np.all(reduced == reduced[:1]):
+        where = fs.get("file", f"the {fs['extractor']} features")
+        raise GalclustError(f"feature set '{name}': all {n_rows} galaxies have identical features ({where}): "
+                            "nothing to cluster")
     attrs["label"] = label
     projection.save(projection_dir)
     with create_store(out, ids, attrs) as writer:
