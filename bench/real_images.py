@@ -45,7 +45,8 @@ from sklearn.preprocessing import StandardScaler
 from galclust.quality import knn_accuracy, linear_probe_accuracy
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SETS = "pixels,morphometrics,profiles,random_cnn,profiles+morphometrics,profiles+random_cnn"
+DEFAULT_SETS = ("pixels,morphometrics,profiles,profile_summary,random_cnn,profiles+morphometrics,"
+                "profile_summary+morphometrics,profiles+random_cnn")
 KS = (2, 3, 4, 5, 6)
 
 CLUSTIMAGE_SCRIPT = r"""
@@ -115,6 +116,10 @@ def block(name: str, images: np.ndarray, seed: int) -> np.ndarray:
         from galclust.profiles import ProfileExtractor
 
         return ProfileExtractor().transform(images)["profiles"].astype(np.float64)
+    if name == "profile_summary":
+        from galclust.profiles import summarise
+
+        return summarise(block("profiles", images, seed)).astype(np.float64)
     if name == "random_cnn":
         import keras
 

@@ -29,7 +29,8 @@ def test_shapes_names_and_extractor_protocol() -> None:
     images = np.stack([_galaxy(), _galaxy(arms=0.5)])
     ex = ProfileExtractor()
     out = ex.transform(images)
-    assert ex.output_names() == ["profiles"]
+    assert ex.output_names() == ["profiles", "profile_summary"]
+    assert out["profile_summary"].shape == (2, 12) and np.isfinite(out["profile_summary"]).all()
     assert out["profiles"].shape == (2, n_features()) and out["profiles"].dtype == np.float32
     assert len(feature_names()) == n_features() == len(set(feature_names()))
     assert np.isfinite(out["profiles"]).all()

@@ -55,7 +55,10 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["ANNULI", "N_ANGLES", "N_MODES", "RADII", "ProfileExtractor", "feature_names", "profile_features"]
+__all__ = [
+    "ANNULI", "N_ANGLES", "N_MODES", "RADII", "SUMMARY_NAMES", "ProfileExtractor", "feature_names",
+    "profile_features", "summarise",
+]
 
 RADII: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 """Ring semi-major axes in units of r_half (spiral arms lie mostly at 1-3 r_half)."""
@@ -84,6 +87,44 @@ def feature_names() -> list[str]:
     names += [f"rescol_{x}" for x in a[1:]]
     names += ["q", "log_size"]
     return names
+
+
+SUMMARY_NAMES: tuple[str, ...] = (
+    "odd_in", "odd_mid", "even_in", "even_mid", "bg_in", "bg_disk", "rg_in", "rg_disk",
+    "res_arm", "res_knot", "conc", "q",
+)
+"""The compact summary (:func:`summarise`): few, physically distinct axes, so that a
+clustering's main directions of variance are morphology rather than many correlated
+ring-by-ring values."""
+
+
+def summarise(features: np.ndarray) -> np.ndarray:
+    """The compact summary (N, len(SUMMARY_NAMES)) of full profile features (N, n_features()).
+
+    ``odd_*``/``even_*``: log mean Fourier amplitude of modes 1, 3 (asymmetry: arms, knots,
+    lopsidedness) or 2, 4 (bars, ovals, two-armed spirals) over 0.5-1 r_half (``in``) and
+    1.25-2 r_half (``mid``); ``bg_*``/``rg_*``: log B/G and R/G inside 0.6 r_half and over
+    0.6-2.2 r_half; ``res_arm``/``res_knot``: unsharp residual at r_half/3 and r_half/6 over
+    0.6-2.2 r_half; ``conc``: log surface-brightness drop from 0.25 to 2 r_half; ``q``: b/a.
+    """
+    F = np.asarray(features, dtype=np.float64)
+    names = feature_names()
+
+    def col(n: str) -> np.ndarray:
+        return F[:, names.index(n)]
+
+    def modes(ms: tuple[int, ...], rs: tuple[str, ...]) -> np.ndarray:
+        return np.log10(np.mean([10 ** col(f"f{m}_{r}") for m in ms for r in rs], axis=0))
+
+    inner, mid = ("0.5", "0.75", "1"), ("1.25", "1.5", "2")
+    out = [
+        modes((1, 3), inner), modes((1, 3), mid), modes((2, 4), inner), modes((2, 4), mid),
+        col("col_bg_0-0.6"), (col("col_bg_0.6-1.2") + col("col_bg_1.2-2.2")) / 2,
+        col("col_rg_0-0.6"), (col("col_rg_0.6-1.2") + col("col_rg_1.2-2.2")) / 2,
+        (col("res1_0.6-1.2") + col("res1_1.2-2.2")) / 2, (col("res0_0.6-1.2") + col("res0_1.2-2.2")) / 2,
+        col("sb_0.25") - col("sb_2"), col("q"),
+    ]
+    return np.stack(out, axis=1).astype(np.float32)
 
 
 def n_features() -> int:
@@ -236,8 +277,9 @@ def profile_features(image: np.ndarray) -> tuple[np.ndarray, str]:
 class ProfileExtractor:
     """The :class:`galclust.extract.Extractor` of the profile features.
 
-    ``transform(images)`` returns ``{"profiles": (N, n_features()) float32}``; the
-    flags of the last call are in ``last_flags``.
+    ``transform(images)`` returns ``{"profiles": (N, n_features()) float32,
+    "profile_summary": (N, len(SUMMARY_NAMES)) float32}`` (two feature sets from one
+    pass); the flags of the last call are in ``last_flags``.
     """
 
     name = "profiles"
@@ -247,7 +289,7 @@ class ProfileExtractor:
         self.last_seconds = 0.0
 
     def output_names(self) -> list[str]:
-        return ["profiles"]
+        return ["profiles", "profile_summary"]
 
     def transform(self, images: np.ndarray) -> dict[str, np.ndarray]:
         images = np.asarray(images)
@@ -259,12 +301,13 @@ class ProfileExtractor:
             flags.append(flag)
         self.last_flags = flags
         self.last_seconds = time.perf_counter() - start
-        return {"profiles": out}
+        return {"profiles": out, "profile_summary": summarise(out)}
 
     def describe(self) -> dict[str, Any]:
         return {
             "extractor": self.name,
             "names": feature_names(),
+            "summary_names": list(SUMMARY_NAMES),
             "radii_r_half": list(RADII),
             "annuli_r_half": [list(a) for a in ANNULI],
             "n_angles": N_ANGLES,
