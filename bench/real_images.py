@@ -221,7 +221,7 @@ def main() -> int:
     args = parser.parse_args()
     ids, y = choose(args.data, args.n, args.seed)
     lines = [f"real images: {args.data} ({len(ids)} galaxies, classes "
-             f"{dict(zip(*np.unique(y, return_counts=True)))}), size {args.size}, seed {args.seed}", "",
+             f"{ {str(a): int(b) for a, b in zip(*np.unique(y, return_counts=True))} }), size {args.size}, seed {args.seed}", "",
              "| normalise | feature set | d | CPU s | k-NN acc | probe acc | k-means best ARI (k) | ward best ARI (k)"
              " | spectral best ARI (k) | HDBSCAN ARI | k-means k=2 ARI/AMI | ward k=2 ARI/AMI | spectral k=2 ARI/AMI |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
