@@ -1,0 +1,266 @@
+"""Feature sets on real galaxy images: k-NN / linear-probe accuracy and clustering ARI/AMI,
+with clustimage side by side.
+
+    PYTHONPATH=src nice -n 10 .venv/bin/python bench/real_images.py \\
+        [--data /work/shared/realdata/gz2_spirals] [--n 2000] [--normalise none,full] \\
+        [--feature-sets pixels,morphometrics,profiles,random_cnn,profiles+morphometrics] \\
+        [--no-clustimage] [--out bench-real.md]
+
+The data folder holds ``images/<id>.jpg`` and ``labels.csv`` (``id,label``). ``--n`` galaxies
+are drawn per class-balanced, deterministic (``--seed``). Each image is read and preprocessed
+as the workflow does (:func:`galclust.preprocess.load_image`, ``--size`` px, normalise mode
+none or full), cached as .npy under ``--cache-dir``. Per feature set and mode:
+
+- k-NN (k = 10) and linear-probe accuracy, 5-fold stratified (:mod:`galclust.quality`);
+- k-means, ward, spectral (k = 2..6) and HDBSCAN on the standardised features reduced by PCA
+  (10 components; 5 for HDBSCAN), best ARI over k (with its k) and the k = 2 ARI/AMI.
+  HDBSCAN runs with ``min_cluster_size`` = n / 20 and ``min_samples`` = 10; a result with
+  > 90 % noise or a single cluster is marked "degenerate".
+
+clustimage (its default, method ``pca``, and ``hog``) runs on the same image files in a
+separate virtual environment (``--venv``, created and filled with ``pip install clustimage``
+on first use), never in the project's. A measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans, SpectralClustering
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+from sklearn.preprocessing import StandardScaler
+
+from galclust.quality import knn_accuracy, linear_probe_accuracy
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SETS = ("pixels,morphometrics,profiles,profile_summary,random_cnn,profiles+morphometrics,"
+                "profile_summary+morphometrics,profiles+random_cnn")
+KS = (2, 3, 4, 5, 6)
+
+CLUSTIMAGE_SCRIPT = r"""
+import json, sys
+from clustimage import Clustimage
+paths = json.load(open(sys.argv[1]))
+out = {}
+for method in ("pca", "hog"):
+    ci = Clustimage(method=method, verbose="error", ncores=1)
+    res = ci.fit_transform(paths)
+    out[method] = {"labels": [int(v) for v in res["labels"]],
+                   "pathnames": [str(p) for p in res.get("pathnames", paths)]}
+json.dump(out, open(sys.argv[2], "w"))
+"""
+
+
+# -- data ------------------------------------------------------------------------------------
+def choose(data: Path, n: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """A class-balanced deterministic draw of n ids (all when n >= the sample) and their labels."""
+    with open(data / "labels.csv") as fh:
+        rows = [r for r in csv.DictReader(fh)]
+    rng = np.random.default_rng(seed)
+    labels = sorted({r["label"] for r in rows})
+    per = int(math.ceil(n / len(labels)))
+    picked = []
+    for lab in labels:
+        ids = sorted(r["id"] for r in rows if r["label"] == lab)
+        picked += [ids[i] for i in sorted(rng.permutation(len(ids))[: min(per, len(ids))])]
+    by_id = {r["id"]: r["label"] for r in rows}
+    picked = sorted(picked)[: n] if len(picked) > n else sorted(picked)
+    return picked, np.asarray([by_id[i] for i in picked])
+
+
+def images_for(data: Path, ids: list[str], mode: str, size: int, multiple: float, cache: Path) -> tuple[np.ndarray, list[str], float]:
+    """(n, size, size, 3) preprocessed images, detection flags and CPU seconds (0 when cached)."""
+    from galclust.normalise import NormaliseSettings
+    from galclust.preprocess import load_image
+
+    key = f"{mode}_{size}_{multiple:g}_{len(ids)}_{zlib.crc32(','.join(ids).encode()):08x}"
+    path, fpath = cache / f"{key}.npy", cache / f"{key}.flags.json"
+    if path.exists() and fpath.exists():
+        return np.load(path), json.loads(fpath.read_text()), 0.0
+    settings = None if mode == "none" else NormaliseSettings(mode=mode, radius_multiple=multiple)
+    start = time.process_time()
+    out, flags = np.zeros((len(ids), size, size, 3), np.float32), []
+    for i, gid in enumerate(ids):
+        out[i], flag = load_image(data / "images" / f"{gid}.jpg", size, None, settings)
+        flags.append(flag)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, out)
+    fpath.write_text(json.dumps(flags))
+    return out, flags, time.process_time() - start
+
+
+# -- features --------------------------------------------------------------------------------
+def block(name: str, images: np.ndarray, seed: int) -> np.ndarray:
+    """One feature block (n, d) float64, NaN-free."""
+    if name == "pixels":
+        flat = images.reshape(len(images), -1).astype(np.float64)
+        return PCA(n_components=min(50, len(images) - 1), random_state=seed).fit_transform(flat)
+    if name == "morphometrics":
+        from galclust.morphometrics import MorphometricExtractor, impute_median
+
+        ex = MorphometricExtractor()
+        return impute_median(ex.transform(images)["morphometrics"], ex.last_flags).astype(np.float64)
+    if name == "profiles":
+        from galclust.profiles import ProfileExtractor
+
+        return ProfileExtractor().transform(images)["profiles"].astype(np.float64)
+    if name == "profile_summary":
+        from galclust.profiles import summarise
+
+        return summarise(block("profiles", images, seed)).astype(np.float64)
+    if name == "random_cnn":
+        import keras
+
+        from galclust.ssl import build_encoder
+
+        keras.utils.set_random_seed(seed)
+        enc = build_encoder(images.shape[1])
+        return np.asarray(enc.predict(images, batch_size=64, verbose=0), dtype=np.float64)
+    raise SystemExit(f"unknown feature block {name!r}")
+
+
+def combine(blocks: list[np.ndarray]) -> np.ndarray:
+    """Concatenate standardised blocks, each scaled by 1/sqrt(width) so each weighs the same."""
+    parts = []
+    for b in blocks:
+        z = StandardScaler().fit_transform(np.where(np.isfinite(b), b, np.nanmedian(b, axis=0)))
+        parts.append(z / math.sqrt(z.shape[1]))
+    return np.hstack(parts)
+
+
+# -- clustering ------------------------------------------------------------------------------
+def clusterings(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, dict[str, float | int | str]]:
+    """Best-over-k and k = 2 ARI/AMI for k-means, ward, spectral; HDBSCAN's single result."""
+    Z = StandardScaler().fit_transform(X)
+    E = PCA(n_components=min(10, Z.shape[1]), random_state=seed).fit_transform(Z)
+    out: dict[str, dict[str, float | int | str]] = {}
+    makers = {
+        "kmeans": lambda k: KMeans(k, n_init=10, random_state=seed),
+        "ward": lambda k: AgglomerativeClustering(k, linkage="ward"),
+        "spectral": lambda k: SpectralClustering(k, affinity="nearest_neighbors", n_neighbors=15,
+                                                 random_state=seed, assign_labels="cluster_qr"),
+    }
+    for name, make in makers.items():
+        best = (-1.0, 0, 0.0)
+        for k in KS:
+            lab = make(k).fit_predict(E)
+            ari, ami = adjusted_rand_score(y, lab), adjusted_mutual_info_score(y, lab)
+            if k == 2:
+                out[name] = {"ari2": ari, "ami2": ami}
+            if ari > best[0]:
+                best = (ari, k, ami)
+        out[name].update({"best_ari": best[0], "best_k": best[1], "best_ami": best[2], "note": ""})
+    lab = HDBSCAN(min_cluster_size=max(10, len(E) // 20), min_samples=10).fit_predict(E[:, :5])
+    noise = float((lab < 0).mean())
+    n_cl = len(set(lab[lab >= 0]))
+    note = f"{n_cl} clusters, {noise:.0%} noise" + (" (degenerate)" if noise > 0.9 or n_cl < 2 else "")
+    ari, ami = adjusted_rand_score(y, lab), adjusted_mutual_info_score(y, lab)
+    out["hdbscan"] = {"best_ari": ari, "best_k": n_cl, "best_ami": ami, "ari2": float("nan"),
+                      "ami2": float("nan"), "note": note}
+    return out
+
+
+# -- clustimage ------------------------------------------------------------------------------
+def clustimage_scores(data: Path, ids: list[str], y: np.ndarray, venv: Path) -> dict[str, dict[str, float]]:
+    """ARI/AMI of clustimage (methods pca and hog) on the original image files."""
+    py = venv / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if subprocess.run([str(py), "-c", "import clustimage"], capture_output=True).returncode != 0:
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "clustimage"], check=True)
+    paths = [str(data / "images" / f"{gid}.jpg") for gid in ids]
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "paths.json").write_text(json.dumps(paths))
+        (Path(tmp) / "run.py").write_text(CLUSTIMAGE_SCRIPT)
+        start = time.time()
+        proc = subprocess.run([str(py), str(Path(tmp) / "run.py"), str(Path(tmp) / "paths.json"),
+                               str(Path(tmp) / "out.json")], capture_output=True, text=True, cwd=tmp)
+        if proc.returncode != 0:
+            print(f"clustimage failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+            return {}
+        result = json.loads((Path(tmp) / "out.json").read_text())
+        seconds = time.time() - start
+    label_of = dict(zip(paths, y))
+    scores = {}
+    for method, res in result.items():
+        truth = [label_of.get(p, label_of.get(os.path.abspath(p))) for p in res["pathnames"]]
+        keep = [i for i, t in enumerate(truth) if t is not None]
+        lab = np.asarray(res["labels"])[keep]
+        tr = np.asarray(truth)[keep]
+        scores[method] = {"ari": adjusted_rand_score(tr, lab), "ami": adjusted_mutual_info_score(tr, lab),
+                          "k": len(set(lab.tolist())), "seconds": seconds}
+    return scores
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="/work/shared/realdata/gz2_spirals", type=Path)
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=int, default=80)
+    parser.add_argument("--radius-multiple", type=float, default=8.48)
+    parser.add_argument("--normalise", default="none,full")
+    parser.add_argument("--feature-sets", default=DEFAULT_SETS)
+    parser.add_argument("--no-clustering", action="store_true", help="k-NN and probe only")
+    parser.add_argument("--no-clustimage", action="store_true")
+    parser.add_argument("--venv", type=Path, default=REPO / ".bench-venv")
+    parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "galclust-real-bench")
+    parser.add_argument("--out", type=Path, default=Path("bench-real-images.md"))
+    args = parser.parse_args()
+    ids, y = choose(args.data, args.n, args.seed)
+    lines = [f"real images: {args.data} ({len(ids)} galaxies, classes "
+             f"{ {str(a): int(b) for a, b in zip(*np.unique(y, return_counts=True))} }), size {args.size}, seed {args.seed}", "",
+             "| normalise | feature set | d | CPU s | k-NN acc | probe acc | k-means best ARI (k) | ward best ARI (k)"
+             " | spectral best ARI (k) | HDBSCAN ARI | k-means k=2 ARI/AMI | ward k=2 ARI/AMI | spectral k=2 ARI/AMI |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+    print("\n".join(lines), flush=True)
+    for mode in args.normalise.split(","):
+        images, flags, prep_s = images_for(args.data, ids, mode, args.size, args.radius_multiple, args.cache_dir)
+        n_flag = sum(1 for f in flags if f)
+        print(f"<!-- normalise {mode}: preprocessing {prep_s:.0f} CPU s, {n_flag} detections flagged -->", flush=True)
+        cache: dict[str, tuple[np.ndarray, float]] = {}
+        for fs in args.feature_sets.split(","):
+            parts = []
+            for name in fs.split("+"):
+                if name not in cache:
+                    start = time.process_time()
+                    cache[name] = (block(name, images, args.seed), time.process_time() - start)
+                parts.append(cache[name])
+            X = parts[0][0] if len(parts) == 1 else combine([p[0] for p in parts])
+            cpu = sum(p[1] for p in parts)
+            knn, probe = knn_accuracy(X, y, k=10, seed=args.seed), linear_probe_accuracy(X, y, seed=args.seed)
+            if args.no_clustering:
+                row = f"| {mode} | {fs} | {X.shape[1]} | {cpu:.0f} | {knn:.3f} | {probe:.3f} |" + " |" * 7
+            else:
+                c = clusterings(X, y, args.seed)
+                best = " | ".join(f"{c[m]['best_ari']:.3f} ({c[m]['best_k']})" for m in ("kmeans", "ward", "spectral"))
+                k2 = " | ".join(f"{c[m]['ari2']:.3f}/{c[m]['ami2']:.3f}" for m in ("kmeans", "ward", "spectral"))
+                row = (f"| {mode} | {fs} | {X.shape[1]} | {cpu:.0f} | {knn:.3f} | {probe:.3f} | {best} | "
+                       f"{c['hdbscan']['best_ari']:.3f} ({c['hdbscan']['note']}) | {k2} |")
+            lines.append(row)
+            print(row, flush=True)
+    if not args.no_clustimage:
+        for method, s in clustimage_scores(args.data, ids, y, args.venv).items():
+            row = (f"| original files | clustimage {method} | | {s['seconds']:.0f} (wall, both) | | | "
+                   f"ARI {s['ari']:.3f} (k={s['k']}, its own choice) | | | | AMI {s['ami']:.3f} | | |")
+            lines.append(row)
+            print(row, flush=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"\nwritten {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
