@@ -33,9 +33,9 @@ include: "rules/common.smk"
 include: "rules/acquire.smk"
 include: "rules/features.smk"
 include: "rules/cluster.smk"
-include: "rules/aggregate.smk"
 include: "rules/use.smk"
 include: "rules/views.smk"
+include: "rules/aggregate.smk"
 
 
 rule all:

@@ -97,6 +97,7 @@ rule summary:
     input:
         metrics=clustering_outputs(rules.cluster.output.metrics),
         truth=rules.compare.output.truth,
+        quality=expand(rules.quality.output[0], fs=PLAN.features),
         models=expand(rules.train_model.output.metrics, model=PLAN.trained_models()),
         plots=expand(rules.elbow_eigengap.output.elbow, fs=PLAN.features),
         ari=rules.compare.output.ari,

@@ -46,6 +46,25 @@ rule maps:
         "../scripts/maps.py"
 
 
+rule quality:
+    input:
+        reduced=rules.reduce.output.store,
+        catalog=catalog_if(PLAN.config["catalog"]["truth"]),
+    output:
+        paths.QUALITY,
+    log:
+        "logs/quality/{fs}.log",
+    benchmark:
+        "benchmarks/quality/{fs}.tsv"
+    conda:
+        "../envs/core.yaml"
+    params:
+        truth=PLAN.config["catalog"]["truth"],
+        seed=PLAN.seed,
+    script:
+        "../scripts/quality.py"
+
+
 rule physical:
     input:
         labels=rules.cluster.output.labels,

@@ -15,5 +15,6 @@ with job_log(smk.log[0]):
         smk.input.metrics,
         smk.input.truth,
         smk.input.models,
+        smk.input.quality,
         smk.output[0],
     )

@@ -42,7 +42,7 @@ def test_every_registry_entry_is_complete():
         assert method.name == name and re.fullmatch(r"[a-z_]+", name) and re.fullmatch(r"[a-z]+", method.tag)
         assert callable(method.fit) and callable(method.memory_bytes) and callable(method.route)
         assert method.memory_bytes(1000, 10, {method.setting: 5}) > 0
-    assert builtin() == ["pixels", "morphometrics"]
+    assert builtin() == ["pixels", "morphometrics", "profiles"]
     for name, kind in EXTRACTORS.items():
         assert kind.name == name and callable(kind.build) and kind.label({"backbone": "resnet50"})
     for name, source in SOURCES.items():

@@ -144,6 +144,9 @@ def _check_references(config: dict[str, Any]) -> None:
             if "file" not in fs:
                 raise ConfigError(f"config key '{key}.file': required when extractor is 'file'")
         elif extractor in builtin():
+            if extractor == "profiles" and fs.get("layer") not in (None, "profile_summary", "profiles"):
+                raise ConfigError(f"config key '{key}.layer': profiles has the layers profile_summary and "
+                                  f"profiles, not '{fs['layer']}'")
             if fs.get("tta") and not EXTRACTORS[extractor].tta:
                 raise ConfigError(f"config key '{key}.tta': {extractor} are measured, not learned: "
                                   "no test-time augmentation")

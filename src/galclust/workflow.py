@@ -427,7 +427,7 @@ class Plan:
     def view_targets(self) -> list[str]:
         """Maps of every feature set, clusters against the catalog, the explorer page."""
         out = [paths.fill(t, fs=fs) for fs in self.features
-               for t in (paths.INFORMATION, paths.MAP, paths.CLUSTER_MAP, paths.TRUTH_MAP, paths.THUMBNAIL_MAP)]
+               for t in (paths.INFORMATION, paths.QUALITY, paths.MAP, paths.CLUSTER_MAP, paths.TRUTH_MAP, paths.THUMBNAIL_MAP)]
         out += [paths.fill(t, **w) for w in self.physical_targets() for t in (paths.PHYSICAL_PAIRS,
                                                                               paths.PHYSICAL_COLUMNS)]
         return out + [paths.EXPLORER]

@@ -12,7 +12,7 @@ from importlib import import_module
 
 from .base import ExtractorKind
 
-_MODULES = ("pixels", "morphometrics", "cnn", "simclr", "backbone")
+_MODULES = ("pixels", "morphometrics", "profiles", "cnn", "simclr", "backbone")
 
 EXTRACTORS: dict[str, ExtractorKind] = {}
 

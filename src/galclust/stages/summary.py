@@ -15,7 +15,7 @@ from .common import PathLike
 
 
 def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: PathLike,
-              model_metrics: Sequence[PathLike], out: PathLike) -> None:
+            model_metrics: Sequence[PathLike], quality_tables: Sequence[PathLike], out: PathLike) -> None:
     """A Markdown summary of the run: where to look, and the headline numbers."""
     metrics = [json.loads(Path(p).read_text()) for p in metrics_files]
     truth = read_table(truth_table)
@@ -30,6 +30,19 @@ def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: Pa
             continue
         lines.append(f"- CNN trained on `{m['target']}` ({m['n_train']} train / {m['n_validation']} validation / "
                      f"{m['n_test']} test): test Pearson r = {m['test_pearson']:.3f}, Spearman = {m['test_spearman']:.3f}")
+    quality = [row for path in quality_tables for row in read_table(path)]
+    if quality:
+        lines += ["", "## Do the features hold the truth?", "",
+                  "Cross-validated 10-nearest-neighbour and linear-probe accuracy of each feature set against "
+                  "each truth column (independent of any clustering; *majority* is the accuracy of always "
+                  "answering the commonest class).", "",
+                  "| feature set | truth | galaxies | classes | k-NN accuracy | linear probe | majority |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for r in quality:
+            lines.append(f"| {r['feature_set']} | {r['truth']} | {r['n']} | {r['n_classes']} | "
+                         f"{_fmt(float(r['knn_accuracy']))} | {_fmt(float(r['probe_accuracy']))} | "
+                         f"{_fmt(float(r['majority']))} |")
+        lines += ["", "## Clusterings"]
     flagged = [(f"{m['feature_set']}/{m['clustering']}", why) for m in metrics if (why := degenerate(m))]
     if flagged:
         lines += ["", f"**{len(flagged)} clustering(s) found no structure** (more than "

@@ -1,0 +1,38 @@
+"""Rule ``quality``: does a feature set hold the truth at all, whatever the clustering?
+
+k-NN label accuracy (k = 10) and a linear probe, both cross-validated, against each truth
+column of the catalog: the field's measures of a representation, independent of k and method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..store import read_array, read_attrs, read_ids
+from ..tables import read_table, write_table
+from .common import PathLike
+
+
+def quality(fs_name: str, truth: Sequence[str], seed: int, reduced: PathLike, catalog_path: PathLike | None,
+            out: PathLike) -> None:
+    """``quality.tsv``: feature_set, truth, n, n_classes, knn_accuracy, probe_accuracy, majority."""
+    from astropy.table import Table
+
+    from ..quality import quality_table
+
+    X, ids = read_array(reduced, "features"), read_ids(reduced)
+    truths: dict[str, np.ndarray] = {}
+    if catalog_path is not None and truth:
+        catalog = read_table(catalog_path)
+        index = {g: i for i, g in enumerate(np.asarray(catalog["id"], dtype=str))}
+        rows = np.array([index.get(g, -1) for g in ids])
+        for column in truth:
+            values = np.asarray(catalog[column]).astype(str)
+            truths[column] = np.where(rows >= 0, values[np.maximum(rows, 0)], "")
+    table = quality_table({fs_name: X}, truths, seed=seed) if truths else Table(
+        names=("feature_set", "truth", "n", "n_classes", "knn_accuracy", "probe_accuracy", "majority"),
+        dtype=(str, str, int, int, float, float, float))
+    table.meta["label"] = read_attrs(reduced).get("label", fs_name)
+    write_table(table, out)
