@@ -83,6 +83,10 @@ def test_exact_route_is_todays_sklearn_call(name: str, data) -> None:
 )
 def test_scalable_route_agrees_with_exact(name: str, extra: dict, min_ari: float, data, caplog) -> None:
     X, _ = data
+    if name == "affinity_propagation":
+        # AP's median preference splits 6 broad blobs arbitrarily (exact and scalable alike);
+        # on many compact clusters its answer is well defined, and that is what must agree.
+        X, _ = mixture(1500, d=16, k=30)
     mod = module(name)
     exact = mod.fit(X, PARAMS[name], SEED).labels
     params = {**PARAMS[name], **extra, "exact_max_n": 100}  # auto, forced scalable by size
@@ -162,11 +166,16 @@ def test_knn_matches_brute_force(data) -> None:
     from sklearn.neighbors import NearestNeighbors
 
     X, _ = data
+    ref_d, ref_i = NearestNeighbors(n_neighbors=8, algorithm="brute").fit(X.astype(np.float64)).kneighbors(
+        X.astype(np.float64)
+    )
     dist, ind = knn(X, 8, SEED)
-    ref_d, ref_i = NearestNeighbors(n_neighbors=8, algorithm="brute").fit(X).kneighbors(X)
-    assert (ind[:, 0] == np.arange(len(X))).all()
-    assert (ind == ref_i).mean() > 0.99
-    np.testing.assert_allclose(dist, ref_d, rtol=1e-3, atol=1e-3)
+    assert (ind[:, 0] == np.arange(len(X))).all() and (dist[:, 0] == 0).all()
+    recall = np.mean([len(set(a) & set(b)) / 8 for a, b in zip(ind, ref_i)])
+    assert recall > 0.98  # approximate at the default probe count
+    dist, ind = knn(X, 8, SEED, n_probe=16)  # probing enough buckets makes it exact
+    np.testing.assert_array_equal(ind, ref_i)
+    np.testing.assert_allclose(dist, ref_d, rtol=1e-4, atol=1e-4)
 
 
 def test_canonical_labels() -> None:
