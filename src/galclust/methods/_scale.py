@@ -119,8 +119,9 @@ def microclusters(
     return centres, weights[kept].astype(np.int64), renumber[assign]
 
 
-def _add_rows_chunked(out: np.ndarray, index: np.ndarray, X: np.ndarray, chunk: int = 65536) -> None:
-    """``out[index[i]] += X[i]`` for all rows, via sorted segments (fast, O(chunk·d) extra)."""
+def _add_rows_chunked(out: np.ndarray, index: np.ndarray, X: np.ndarray) -> None:
+    """``out[index[i]] += X[i]`` for all rows, via sorted segments (≤ 16 MiB blocks)."""
+    chunk = max(1024, 2**24 // (8 * X.shape[1]))
     for start in range(0, len(X), chunk):
         idx = index[start : start + chunk]
         block = np.asarray(X[start : start + chunk], dtype=np.float64)

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 #: scikit-learn holds similarity, availability, responsibility and a temporary: 4·N² floats.
 EXACT_MAX_N = 20_000
 N_MICRO = 5_000
+_CHUNK_BYTES = 2**24  # rows of sampled pairs held at once (float64)
 
 
 def route(params: Mapping[str, Any], n: int, d: int) -> str:
@@ -45,9 +46,13 @@ def _ap_bytes(m: int, itemsize: int) -> int:
 def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
     """Peak bytes of :func:`fit` on n × d float32 for the route it takes."""
     if route(params, n, d) == EXACT:
-        return int(n * d * 4 + _ap_bytes(n, 4) + 16 * n * int(params.get("convergence_iter", 15)))
+        # plus scikit-learn's float32 distance chunks and medians (~64 MiB measured)
+        return int(n * d * 4 + _ap_bytes(n, 4) + 16 * n * int(params.get("convergence_iter", 15)) + 2**26)
     m = min(int(params.get("n_microclusters", N_MICRO)), n)
-    return int(2 * n * d * 4 + 48 * n + _ap_bytes(m, 8) + 6 * m * d * 8)
+    pairs = int(params.get("preference_pairs", 1_000_000))
+    # input and k-means' three copies, m × m AP matrices in float64, the sampled pairs
+    # the preference's sampled pairs are freed before AP runs: the larger of the two counts
+    return int(4 * n * d * 4 + 48 * n + 6 * m * d * 8 + max(_ap_bytes(m, 8), 24 * pairs + 2 * _CHUNK_BYTES))
 
 
 def _preference(X: np.ndarray, n_pairs: int, seed: int) -> float:
@@ -58,9 +63,10 @@ def _preference(X: np.ndarray, n_pairs: int, seed: int) -> float:
     i = rng.integers(0, n, n_pairs)
     j = rng.integers(0, n, n_pairs)
     out = np.empty(n_pairs)
-    for s in range(0, n_pairs, 65536):
-        diff = np.asarray(X[i[s : s + 65536]], dtype=np.float64) - X[j[s : s + 65536]]
-        out[s : s + 65536] = -np.einsum("ij,ij->i", diff, diff)
+    step = max(1, _CHUNK_BYTES // (8 * X.shape[1]))
+    for s in range(0, n_pairs, step):
+        diff = np.asarray(X[i[s : s + step]], dtype=np.float64) - X[j[s : s + step]]
+        out[s : s + step] = -np.einsum("ij,ij->i", diff, diff)
     return float(np.median(out))
 
 

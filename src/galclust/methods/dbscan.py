@@ -50,11 +50,12 @@ def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
     """Peak bytes of :func:`fit` on n × d float32 for the route it takes. The exact route's
     neighbourhood lists depend on density: ``expected_neighbours`` (50) per row is assumed."""
     if route(params, n, d) == EXACT:
-        block = min(3 * n * n * 8, SKLEARN_WORKING_MEMORY)
+        # one float32 chunk of the distance matrix (scikit-learn caps it at working memory)
+        block = min(n * n * 4, SKLEARN_WORKING_MEMORY // 2)
         nb = int(params.get("expected_neighbours", EXPECTED_NEIGHBOURS))
         return int(n * d * 4 + block + 16 * n * nb + 64 * n)
     k = _graph_k(params)
-    return int(2 * n * d * 4 + knn_bytes(n, d, k, n_probe=int(params.get("n_probe", 8))) + 48 * n * k)
+    return int(4 * n * d * 4 + knn_bytes(n, d, k, n_probe=int(params.get("n_probe", 8))) + 48 * n * k)
 
 
 def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:
