@@ -46,8 +46,7 @@ def _ap_bytes(m: int, itemsize: int) -> int:
 def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
     """Peak bytes of :func:`fit` on n × d float32 for the route it takes."""
     if route(params, n, d) == EXACT:
-        # plus scikit-learn's float32 distance chunks and medians (~64 MiB measured)
-        return int(n * d * 4 + _ap_bytes(n, 4) + 16 * n * int(params.get("convergence_iter", 15)) + 2**26)
+        return int(n * d * 4 + _ap_bytes(n, 4) + 16 * n * int(params.get("convergence_iter", 15)))
     m = min(int(params.get("n_microclusters", N_MICRO)), n)
     pairs = int(params.get("preference_pairs", 1_000_000))
     # input and k-means' three copies, m × m AP matrices in float64, the sampled pairs

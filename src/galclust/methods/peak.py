@@ -42,7 +42,26 @@ def _rss_bytes() -> int:
 
 
 def _maxrss_bytes() -> int:
+    """Peak RSS since the last :func:`_reset_peak` (VmHWM), else since the process began."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # KiB on Linux
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS mark (Linux ≥ 4.0: ``5 > /proc/self/clear_refs``), so
+    several sizes can be measured in one process; False where that is not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def _warm_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -63,23 +82,33 @@ def run_here(method: str, n: int, d: int, k: int, seed: int, params: Mapping[str
     mod.fit(Xw, warm, seed)
     mod.fit(Xw, {**warm, "route": "scalable"} if warm.get("route") != "exact" else warm, seed)
     del Xw
+    _reset_peak()
     base = _rss_bytes()
     X, _ = gaussian_mixture(n, d, k, seed)
     t0 = time.perf_counter()
     result = mod.fit(X, params, seed)
     wall = time.perf_counter() - t0
+    peak = _maxrss_bytes()
     if labels_path:
         np.save(labels_path, result.labels)
     return {
         "method": method,
         "n": n,
         "d": d,
-        "measured_bytes": max(0, _maxrss_bytes() - base),
+        "measured_bytes": max(0, peak - base),
         "predicted_bytes": int(mod.memory_bytes(n, d, params)),
         "wall_s": wall,
         "route": result.info.get("route"),
         "info": result.info,
     }
+
+
+def measure_sizes(
+    method: str, sizes: list[int], d: int, k: int, seed: int, params: Mapping[str, Any], timeout: float | None = None
+) -> list[dict[str, Any]]:
+    """:func:`measure` at each size, each in its own fresh process: in one process, memory
+    freed by a smaller fit stays mapped and hides part of the next one's peak."""
+    return [measure(method, n, d, k, seed, params, timeout=timeout) for n in sizes]
 
 
 def measure(
@@ -102,7 +131,8 @@ def measure(
 def main(argv: list[str]) -> None:
     method, n, d, k, seed, params = argv[:6]
     labels_path = argv[6] if len(argv) > 6 else None
-    print(json.dumps(run_here(method, int(n), int(d), int(k), int(seed), json.loads(params), labels_path)))
+    for size in n.split(","):
+        print(json.dumps(run_here(method, int(size), int(d), int(k), int(seed), json.loads(params), labels_path)), flush=True)
 
 
 if __name__ == "__main__":
