@@ -1,13 +1,68 @@
 """Ward linkage on weighted points (micro-cluster centroids with member counts), which
 scikit-learn and scipy do not offer (their ward takes every row with weight 1).
 
-Nearest-neighbour chain: Ward's criterion is reducible, so the chain finds the same merges
+Nearest-neighbour chain (numba): Ward's criterion is reducible, so the chain finds the same merges
 as the greedy algorithm, with O(m·d) memory and O(m²·d) time for m points.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+
+
+@numba.njit(cache=True)
+def _nn_chain(c: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The m − 1 merges (a, b, cost) of weighted Ward by nearest-neighbour chain; c and w
+    are updated in place (a merged cluster lives on in the smaller slot)."""
+    m, d = c.shape
+    active = np.ones(m, dtype=np.bool_)
+    chain = np.empty(m, dtype=np.int64)
+    ma = np.empty(m - 1, dtype=np.int64)
+    mb = np.empty(m - 1, dtype=np.int64)
+    mh = np.empty(m - 1, dtype=np.float64)
+    top = 0
+    done = 0
+    first = 0
+    while done < m - 1:
+        if top == 0:
+            while not active[first]:
+                first += 1
+            chain[0] = first
+            top = 1
+        a = chain[top - 1]
+        prev = chain[top - 2] if top > 1 else -1
+        best = np.inf
+        b = -1
+        for j in range(m):
+            if not active[j] or j == a:
+                continue
+            s = 0.0
+            for t in range(d):
+                diff = c[j, t] - c[a, t]
+                s += diff * diff
+            cost = s * (w[a] * w[j] / (w[a] + w[j]))
+            # Prefer the previous chain element on ties, or the chain can cycle.
+            if cost < best or (cost == best and j == prev):
+                best = cost
+                b = j
+        if b == prev:
+            top -= 2
+            ma[done] = a
+            mb[done] = b
+            mh[done] = best
+            done += 1
+            keep = min(a, b)
+            drop = max(a, b)
+            total = w[a] + w[b]
+            for t in range(d):
+                c[keep, t] = (w[a] * c[a, t] + w[b] * c[b, t]) / total
+            w[keep] = total
+            active[drop] = False
+        else:
+            chain[top] = b
+            top += 1
+    return ma, mb, mh
 
 
 def ward_cut(centres: np.ndarray, weights: np.ndarray, n_clusters: int) -> np.ndarray:
@@ -22,37 +77,10 @@ def ward_cut(centres: np.ndarray, weights: np.ndarray, n_clusters: int) -> np.nd
     m = len(c)
     if n_clusters >= m:
         return np.arange(m, dtype=np.int64)
-    active = np.ones(m, dtype=bool)
-    merges: list[tuple[float, int, int]] = []
-    chain: list[int] = []
-    n_active = m
-    while n_active > 1:
-        if not chain:
-            chain.append(int(np.flatnonzero(active)[0]))
-        a = chain[-1]
-        diff = c - c[a]
-        cost = np.einsum("ij,ij->i", diff, diff) * (w[a] * w / (w[a] + w))
-        cost[~active] = np.inf
-        cost[a] = np.inf
-        b = int(np.argmin(cost))
-        # Prefer the previous chain element on ties, or the chain can cycle.
-        if len(chain) > 1 and cost[chain[-2]] <= cost[b]:
-            b = chain[-2]
-        if len(chain) > 1 and b == chain[-2]:
-            chain.pop()
-            chain.pop()
-            merges.append((float(cost[b]), a, b))
-            total = w[a] + w[b]
-            keep, drop = min(a, b), max(a, b)
-            c[keep] = (w[a] * c[a] + w[b] * c[b]) / total
-            w[keep] = total
-            active[drop] = False
-            n_active -= 1
-        else:
-            chain.append(b)
+    ma, mb, mh = _nn_chain(c, w)
     # Reducibility makes heights monotone along the tree, so the first m − n_clusters merges
     # by height are exactly the cut.
-    merges.sort(key=lambda t: t[0])
+    merges = sorted(zip(mh.tolist(), ma.tolist(), mb.tolist()), key=lambda t: t[0])
     parent = np.arange(m)
 
     def find(i: int) -> int:
