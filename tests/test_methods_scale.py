@@ -180,3 +180,13 @@ def test_knn_matches_brute_force(data) -> None:
 
 def test_canonical_labels() -> None:
     assert list(canonical_labels(np.array([5, -1, 5, 2, 7, 2]))) == [0, -1, 0, 1, 2, 1]
+
+
+def test_check_method_fits_at_plan_time() -> None:
+    from galclust.methods import affinity_propagation
+    from galclust.methods._scale import check_method_fits
+
+    entry = affinity_propagation.METHOD
+    check_method_fits(entry, 10**6, 64, {"damping": 0.5}, available_bytes=8 * 2**30)  # scalable fits
+    with pytest.raises(ConfigError, match=r"N=1000000 .*clustering\.affinity_propagation\.route"):
+        check_method_fits(entry, 10**6, 64, {"damping": 0.5, "route": "exact"}, available_bytes=8 * 2**30)

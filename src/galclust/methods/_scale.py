@@ -215,3 +215,11 @@ def knn_bytes(n: int, d: int, k: int, n_lists: int | None = None, n_probe: int =
     rows = min(chunk, per_bucket * 2)
     block = rows * cand * 8 * 4  # d2, its mask, argpartition temporaries
     return int(n * k * 12 + n * 8 * 4 + cand * d * 8 + block + n_lists**2 * 16)
+
+
+def check_method_fits(
+    method: Any, n: int, d: int, params: Mapping[str, Any], available_bytes: int | None = None
+) -> None:
+    """:func:`check_fits` for a :class:`~galclust.methods.base.Method` entry: what the
+    workflow can call when it plans a job, before any data is read."""
+    check_fits(method.name, method.route(params, n, d), method.memory_bytes(n, d, params), n, available_bytes)
