@@ -35,6 +35,8 @@ def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
         # input, float64 copy, pdist's condensed distances and the linkage's working copy
         return int(n * d * 4 + n * d * 8 + 8 * n * (n - 1) / 2 * 2 + 64 * n)
     m = min(int(params.get("n_microclusters", N_MICRO)), n)
+    if m == n:  # every row its own micro-cluster: no k-means, a float64 copy for Ward
+        return int(n * d * 4 + 2 * n * d * 8 + 48 * n)
     # input and k-means' three n × d copies, per-row labels/distances, centres (m×d float64)
     return int(4 * n * d * 4 + 48 * n + 6 * m * d * 8 + 2 * 256 * m * 8)
 

@@ -30,10 +30,8 @@ from .base import NOISE, ClusteringResult, Method
 NAME = "dbscan"
 #: scikit-learn keeps every row's radius neighbourhood: memory grows with density × N.
 EXACT_MAX_N = 100_000
-#: scikit-learn's pairwise chunks (its working_memory default, 1 GiB) bound the distance block.
-SKLEARN_WORKING_MEMORY = 1024 * 2**20
-#: assumed mean eps-neighbourhood size for the exact route's prediction
-EXPECTED_NEIGHBOURS = 50
+#: assumed mean eps-neighbourhood size for the exact route's prediction (density decides it)
+EXPECTED_NEIGHBOURS = 200
 
 
 def _graph_k(params: Mapping[str, Any]) -> int:
@@ -48,12 +46,12 @@ def route(params: Mapping[str, Any], n: int, d: int) -> str:
 
 def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
     """Peak bytes of :func:`fit` on n × d float32 for the route it takes. The exact route's
-    neighbourhood lists depend on density: ``expected_neighbours`` (50) per row is assumed."""
+    neighbourhood lists depend on density: ``expected_neighbours`` (200) per row is assumed."""
     if route(params, n, d) == EXACT:
-        # one float32 chunk of the distance matrix (scikit-learn caps it at working memory)
-        block = min(n * n * 4, SKLEARN_WORKING_MEMORY // 2)
+        # scikit-learn's radius query runs in 256-row chunks; the neighbourhood lists
+        # (index + distance per neighbour) are what grows
         nb = int(params.get("expected_neighbours", EXPECTED_NEIGHBOURS))
-        return int(n * d * 4 + block + 16 * n * nb + 64 * n)
+        return int(n * d * 4 + 16 * n * nb + 256 * n * 8 + 64 * n)
     k = _graph_k(params)
     return int(4 * n * d * 4 + knn_bytes(n, d, k, n_probe=int(params.get("n_probe", 8))) + 48 * n * k)
 

@@ -47,8 +47,7 @@ def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
         return int(n * d * 4 + 2 * n * d * 8 + 16 * n * ms + 200 * n)
     dims = min(d, int(params.get("reduce_dims", REDUCE_DIMS)) or d)
     # input, fast_hdbscan's float32 copy and tree, k-NN (n × min_samples), MST and condensed tree
-    # fast_hdbscan's numba runtime and thread-local buffers: ~96 MiB measured at any N
-    return int(n * d * 4 + 2 * n * dims * 4 + 24 * n * ms + 400 * n + 96 * 2**20)
+    return int(n * d * 4 + 2 * n * dims * 4 + 24 * n * ms + 400 * n)
 
 
 def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:

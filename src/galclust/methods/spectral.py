@@ -35,11 +35,11 @@ def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
     k = int(params["k"])
     nn = int(params.get("n_neighbors", 10))
     graph = 12 * n * nn * 2 * 6  # connectivity, its transpose and sum, Laplacian, copies
-    embed = 8 * n * k * 12  # eigenvector blocks and the k-means on them
+    embed = 8 * n * k * 4  # eigenvector blocks and the k-means on them
     if route(params, n, d) == EXACT:
         # neighbours by scikit-learn's chunked reduction (O(n·k)); ARPACK's shift-invert
-        # factorises the Laplacian, whose fill-in grew as ~100·n^1.5 bytes when measured
-        return int(n * d * 4 + graph + embed + 100 * n**1.5)
+        # factorises the Laplacian, whose fill-in grew as ~50·n^1.5 bytes when measured
+        return int(n * d * 4 + graph + embed + 50 * n**1.5)
     amg = 12 * n * nn * 2 * 4  # the multigrid hierarchy, a few times the fine matrix
     return int(4 * n * d * 4 + knn_bytes(n, d, nn, n_probe=int(params.get("n_probe", 8))) + graph + amg + embed)
 
