@@ -439,3 +439,14 @@ def test_views_are_checked_before_any_job(view, message):
     config["features"]["v"] = view
     with pytest.raises(ConfigError, match=message):
         validate_config(config)
+
+
+def test_an_exact_route_that_cannot_fit_stops_before_any_job():
+    from galclust.workflow import Plan
+
+    config = _tiny()
+    config["max_mem_mb"] = 100  # 60 galaxies fit; pretend the node is tiny and force exact AP
+    config["clustering"]["affinity_propagation"]["route"] = "exact"
+    config["source"]["demo"]["n_galaxies"] = 6000
+    with pytest.raises(ConfigError, match=r"N=6000.*clustering\.affinity_propagation\.route"):
+        Plan(config).check()

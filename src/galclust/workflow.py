@@ -18,6 +18,7 @@ from .config import ClusteringJob, clustering_jobs, config_hash, validate_config
 from .errors import ConfigError
 from .extractors import EXTRACTORS
 from .methods import METHODS
+from .methods._scale import check_method_fits
 from .stages.extract import TTA_SUFFIX, split_store_name
 
 MB = 10**6
@@ -146,10 +147,19 @@ class Plan:
             for job in self.jobs_for(name):
                 spec = self.jobs[job]
                 method = METHODS[spec.method]
+                check_method_fits(method, n, self.reduced_width(name), spec.params, self.max_mem_bytes())
                 value = spec.params[method.setting]
                 if (method.needs_k or method.setting == "min_cluster_size") and value > n:
                     raise ConfigError(f"config key 'clustering.{spec.method}.{method.setting}': {value} is more "
                                       f"than the {n} galaxies of feature set '{name}'")
+
+    def max_mem_bytes(self) -> int:
+        """The memory one job may use: ``max_mem_mb``, else this machine's physical memory."""
+        if self.config["max_mem_mb"]:
+            return int(self.config["max_mem_mb"]) * MB
+        import os
+
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
     @staticmethod
     def _check_writable() -> None:

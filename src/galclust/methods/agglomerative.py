@@ -1,4 +1,10 @@
-"""Ward agglomerative clustering (scikit-learn)."""
+"""Ward agglomerative clustering: scikit-learn's (scipy's O(N²) memory) below
+``exact_max_n``; above it, k-means micro-clusters, weighted Ward on their centroids
+(:mod:`._ward`), and each row takes its micro-cluster's label.
+
+Params: ``k``; ``route`` (auto|exact|scalable); ``exact_max_n`` (20 000); scalable only:
+``n_microclusters`` (10 000), ``micro_iter`` (3 Lloyd passes).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,60 @@ from typing import Any
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
-from ._exact import FLOAT64, exact_route, fit_estimator
+from ._scale import EXACT, as_features, canonical_labels, check_fits, choose_route, log_route, microclusters
+from ._ward import ward_cut
 from .base import ClusteringResult, Method
 
-
-def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:  # noqa: ARG001 (deterministic)
-    return fit_estimator(AgglomerativeClustering(n_clusters=params["k"], linkage="ward"), X)
-
-
-def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:  # noqa: ARG001
-    # condensed distances (n(n-1)/2 float64) and the copy the tree build makes of them
-    return FLOAT64 * (n * (n - 1) + n * d)
+NAME = "agglomerative"
+#: scipy's ward keeps two condensed N² float64 distance arrays: 3.2 GB at 20 000 rows.
+EXACT_MAX_N = 20_000
+N_MICRO = 10_000
 
 
-METHOD = Method("agglomerative", "k", "k", fit, memory_bytes, exact_route, needs_k=True,
-                description="ward-linkage agglomerative clustering")
+def route(params: Mapping[str, Any], n: int, d: int) -> str:
+    """``exact`` up to ``exact_max_n`` rows (route auto), else ``scalable``."""
+    return choose_route(NAME, params, n, EXACT_MAX_N)
+
+
+def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
+    """Peak bytes of :func:`fit` on n × d float32 for the route it takes."""
+    if route(params, n, d) == EXACT:
+        # input, float64 copy, pdist's condensed distances and the linkage's working copy
+        return int(n * d * 4 + n * d * 8 + 8 * n * (n - 1) / 2 * 2 + 64 * n)
+    m = min(int(params.get("n_microclusters", N_MICRO)), n)
+    if m == n:  # every row its own micro-cluster: no k-means, a float64 copy for Ward
+        return int(n * d * 4 + 2 * n * d * 8 + 48 * n)
+    # input and k-means' three n × d copies, per-row labels/distances, centres (m×d float64)
+    return int(4 * n * d * 4 + 48 * n + 6 * m * d * 8 + 2 * 256 * m * 8)
+
+
+def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:
+    """Ward clustering of the rows of X into ``params['k']`` clusters."""
+    X = as_features(X)
+    n, d = X.shape
+    k = int(params["k"])
+    chosen = route(params, n, d)
+    check_fits(NAME, chosen, memory_bytes(n, d, params), n, params.get("available_bytes"))
+    if chosen == EXACT:
+        log_route(NAME, chosen, n, d)
+        labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(X)
+        return ClusteringResult(np.asarray(labels, dtype=np.int64), {"route": chosen})
+    n_micro = int(params.get("n_microclusters", N_MICRO))
+    log_route(NAME, chosen, n, d, f"ward on {min(n_micro, n)} weighted k-means micro-clusters")
+    centres, weights, assign = microclusters(X, n_micro, seed, int(params.get("micro_iter", 3)))
+    micro_labels = ward_cut(centres, weights, k)
+    labels = canonical_labels(micro_labels[assign])
+    info = {"route": chosen, "n_microclusters": int(len(centres))}
+    return ClusteringResult(labels, info, arrays={"microcluster_centres": centres.astype(np.float32)})
+
+
+METHOD = Method(
+    name=NAME,
+    setting="k",
+    tag="k",
+    fit=fit,
+    memory_bytes=memory_bytes,
+    route=route,
+    needs_k=True,
+    description="Ward agglomerative (scikit-learn); weighted Ward on k-means micro-clusters past exact_max_n",
+)
