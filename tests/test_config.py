@@ -448,5 +448,5 @@ def test_an_exact_route_that_cannot_fit_stops_before_any_job():
     config["max_mem_mb"] = 100  # 60 galaxies fit; pretend the node is tiny and force exact AP
     config["clustering"]["affinity_propagation"]["route"] = "exact"
     config["source"]["demo"]["n_galaxies"] = 6000
-    with pytest.raises(ConfigError, match=r"N=6000.*clustering\.affinity_propagation\.route"):
+    with pytest.raises(ConfigError, match=r"exact route on N=6000 rows needs .* GiB.*set clustering\.\w+\.route: scalable"):
         Plan(config).check()
