@@ -9,7 +9,7 @@ sys.path.insert(0, f"{smk.scriptdir}/../src")
 from galclust.logs import job_log  # noqa: E402
 from galclust.stages.acquire import acquire  # noqa: E402
 
-with job_log(smk.log[0]):
+with job_log(smk.log[0], smk.output):
     acquire(
         smk.input.catalog,
         smk.wildcards.batch,
@@ -17,5 +17,5 @@ with job_log(smk.log[0]):
         smk.params.source,
         smk.params.download,
         smk.output.manifest,
-        f"{smk.log[0]}.cutouts.ecsv",
+        smk.log[0].removesuffix(".log") + "/cutouts.ecsv",
     )

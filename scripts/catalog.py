@@ -9,5 +9,5 @@ sys.path.insert(0, f"{smk.scriptdir}/../src")
 from galclust.logs import job_log  # noqa: E402
 from galclust.stages.catalog import catalog  # noqa: E402
 
-with job_log(smk.log[0]):
+with job_log(smk.log[0], smk.output):
     catalog(smk.params.settings, smk.output[0])

@@ -9,7 +9,7 @@ sys.path.insert(0, f"{smk.scriptdir}/../src")
 from galclust.logs import job_log  # noqa: E402
 from galclust.stages.maps import explorer  # noqa: E402
 
-with job_log(smk.log[0]):
+with job_log(smk.log[0], smk.output):
     explorer(
         smk.params.fs,
         smk.params.settings,

@@ -328,7 +328,7 @@ CASES: dict[str, Case] = {
     "all galaxies identical": Case(with_features(np.ones((40, 6), np.float32)), ("feat.npy", "identical"),
                                    dry=False, targets=CLUSTER),
     # -- images --------------------------------------------------------------------------------------
-    "every image unreadable": Case(local_folder(4, corrupt=range(4)), ("b0000/cutouts.ecsv", "max_failed_fraction"),
+    "every image unreadable": Case(local_folder(4, corrupt=range(4)), ("cutouts.ecsv", "max_failed_fraction"),
                                    dry=False, targets=("results/features/pixels/reduced.zarr",)),
     "an empty batch (all its images unreadable)": Case(
         local_folder(6, corrupt=range(3, 6)), ("b0001/cutouts.ecsv", "max_failed_fraction"),

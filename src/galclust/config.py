@@ -107,8 +107,8 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
             path.append(extra[0])
             msg = f"unknown key (allowed here: {', '.join(allowed)})"
         if err.validator == "type" and isinstance(err.instance, str) and _looks_numeric(err.instance):
-            msg += (f" (YAML reads {err.instance} as text: write a number with a dot and a signed "
-                    f"exponent, e.g. {float(err.instance):.1e}, or 0.00001)")
+            written = f"{float(err.instance):.1e}".replace("e-0", "e-").replace("e+0", "e+")
+            msg += (f" (YAML reads {err.instance} as text: write the number with a dot, e.g. {written})")
         raise ConfigError(f"config key '{_key(path)}': {msg}")
     _check_references(config)
     return config

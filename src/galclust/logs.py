@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from .errors import GalclustError
 
@@ -36,13 +36,30 @@ def _fds_to(fh) -> Iterator[None]:  # type: ignore[no-untyped-def]
             os.close(fd)
 
 
+def _storage_error(exc: BaseException) -> OSError | None:
+    """The out-of-space, file-size or permission error behind ``exc`` (through its causes and
+    contexts: writers in threads re-raise them wrapped), or None."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _STORAGE_ERRNOS:
+            return e
+        todo += [e.__cause__, e.__context__, *getattr(e, "exceptions", ())]
+    return None
+
+
 @contextlib.contextmanager
-def job_log(path: str | os.PathLike[str] | None) -> Iterator[logging.Logger]:
+def job_log(path: str | os.PathLike[str] | None, outputs: Sequence[str] = ()) -> Iterator[logging.Logger]:
     """Route logging, warnings and output to ``path`` for the duration of a job.
 
     A :class:`GalclustError` (bad input) ends the job with one clear line, in the
-    log and on the terminal; anything else with its traceback in the log. Either
-    way the job exits non-zero.
+    log and on the terminal; so does a full disk, a file-size limit or a read-only
+    folder (naming the job's first output); anything else with its traceback in the log.
+    Either way the job exits non-zero.
     """
     logger = logging.getLogger("galclust")
     if path is None:
@@ -65,14 +82,15 @@ def job_log(path: str | os.PathLike[str] | None) -> Iterator[logging.Logger]:
                 except GalclustError as exc:
                     message = str(exc)
                     print(f"ERROR: {message}", file=sys.stderr)
-                except OSError as exc:
-                    if exc.errno not in _STORAGE_ERRNOS:
+                except Exception as exc:
+                    storage = _storage_error(exc)
+                    if storage is None:
                         traceback.print_exc()
                         raise
-                    # the disk, not the code: one line naming the file and the cause
-                    message = f"{exc.filename or 'an output'}: {exc.strerror or exc} (cannot write the output)"
+                    # the disk, not the code: one line naming the output and the cause
+                    where = str(outputs[0]) if outputs else (storage.filename or "an output")
+                    message = f"{where}: {storage.strerror or storage} (cannot write it; is the disk full?)"
                     traceback.print_exc()
-                except Exception:
                     traceback.print_exc()
                     raise
         finally:

@@ -86,7 +86,7 @@ class Plan:
         wanted += [("report.physical.columns", c) for c in physical["columns"]]
         for key, column in wanted:
             if columns is not None and column not in columns:
-                raise ConfigError(f"config key '{key}': column '{column}' not in the catalog "
+                raise ConfigError(f"config key '{key}': column '{column}' not in the catalog {self.catalog_name()} "
                                   f"(columns: {', '.join(columns)})")
         self._check_rows()
         self._check_writable()
@@ -139,11 +139,13 @@ class Plan:
         """Enough galaxies for every feature set and every clustering's setting."""
         for name in self.features:
             n = self.n_rows(name)
-            where = (f"features.{self.root(name)}.file" if self.extractor_of(name) == "file"
-                     else "the catalog")
+            root = self.features[self.root(name)]
+            where = (f"{root['file']} (features.{self.root(name)}.file)" if root.get("extractor") == "file"
+                     else self.catalog_name())
+            if n == 0:
+                raise ConfigError(f"{where}: no rows; feature set '{name}' needs at least 2 galaxies")
             if n < 2:
-                raise ConfigError(f"{where}: {n} galax{'y' if n == 1 else 'ies'} for feature set '{name}'; "
-                                  "clustering needs at least 2")
+                raise ConfigError(f"{where}: 1 galaxy for feature set '{name}'; clustering needs at least 2")
             for job in self.jobs_for(name):
                 spec = self.jobs[job]
                 method = METHODS[spec.method]
@@ -152,6 +154,15 @@ class Plan:
                 if (method.needs_k or method.setting == "min_cluster_size") and value > n:
                     raise ConfigError(f"config key 'clustering.{spec.method}.{method.setting}': {value} is more "
                                       f"than the {n} galaxies of feature set '{name}'")
+
+    def catalog_name(self) -> str:
+        """The catalog as a person knows it: its file, or what it was made from."""
+        catalog = self.config["catalog"]
+        if catalog.get("path"):
+            return str(catalog["path"])
+        if catalog.get("sql"):
+            return f"the SQL catalog ({catalog['sql'].get('cache')})"
+        return f"the {self.config['source']['kind']} catalog"
 
     def max_mem_bytes(self) -> int:
         """The memory one job may use: ``max_mem_mb``, else this machine's physical memory."""
