@@ -53,18 +53,30 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     k = int_param(params, "gmm", "k", None)
     if len(X) < max(2, k):
         raise ValueError(f"gmm-k{k}: {len(X)} galaxies are too few for {k} clusters")
-    model = GaussianMixture(
-        n_components=k,
-        covariance_type=_covariance_type(params),
-        n_init=int_param(params, "gmm", "n_init", 1),
-        max_iter=int_param(params, "gmm", "max_iter", 100),
-        reg_covar=float_param(params, "gmm", "reg_covar", 1e-6),
-        random_state=int(seed),
-    )
-    with warnings.catch_warnings():
-        # Non-convergence is reported in info["converged"], not as a warning.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X)
+    reg_covar = float_param(params, "gmm", "reg_covar", 1e-6)
+    # A component that collapses onto a few galaxies (common in wide PCA spaces) makes its
+    # covariance singular: retry with a regularisation ten times larger each time, relative to
+    # the features' own scale, and record what was used.
+    scale = float(np.mean(np.var(X, axis=0))) or 1.0
+    for attempt in range(6):
+        model = GaussianMixture(
+            n_components=k,
+            covariance_type=_covariance_type(params),
+            n_init=int_param(params, "gmm", "n_init", 1),
+            max_iter=int_param(params, "gmm", "max_iter", 100),
+            reg_covar=reg_covar,
+            random_state=int(seed),
+        )
+        try:
+            with warnings.catch_warnings():
+                # Non-convergence is reported in info["converged"], not as a warning.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X)
+            break
+        except ValueError as exc:
+            if "ill-defined empirical covariance" not in str(exc) or attempt == 5:
+                raise
+            reg_covar = max(reg_covar * 10, 1e-4 * scale)
     labels = np.asarray(model.predict(X), dtype=np.int64)
     info: dict[str, Any] = {
         "route": "exact",
@@ -75,6 +87,7 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
         "lower_bound": float(model.lower_bound_),
         "covariance_type": model.covariance_type,
         "n_empty_components": int(k - len(np.unique(labels))),
+        "reg_covar": reg_covar,
     }
     arrays = {
         "weights": np.asarray(model.weights_, dtype=np.float64),
