@@ -81,3 +81,11 @@ def test_birch_threshold_guards(blobs) -> None:
         birch.fit(X, {"k": 5, "threshold": 1000.0}, 0)
     with pytest.raises(ConfigError, match=r"clustering\.birch\.threshold.*max_subclusters"):
         birch.fit(X, {"k": 5, "threshold": 0.01, "max_subclusters": 100}, 0)
+
+
+def test_birch_threshold_auto_adapts_to_the_feature_scale(blobs) -> None:
+    X, y = blobs
+    for scale in (1e-3, 1.0, 1e3):  # the same clusters in other units
+        res = birch.fit(X * scale, {"k": 5, "threshold": "auto"}, 0)
+        assert 50 <= res.info["n_subclusters"] <= 20_000
+        assert adjusted_rand_score(y, res.labels) > 0.9

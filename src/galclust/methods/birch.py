@@ -44,12 +44,30 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     k = int_param(params, "birch", "k", None)
     if len(X) < max(2, k):
         raise ValueError(f"birch-k{k}: {len(X)} galaxies are too few for {k} clusters")
-    threshold = float_param(params, "birch", "threshold", 0.5)
     branching = int_param(params, "birch", "branching_factor", 50, minimum=2)
     most = int_param(params, "birch", "max_subclusters", DEFAULT_MAX_SUBCLUSTERS, minimum=1)
-    model = Birch(threshold=threshold, branching_factor=branching, n_clusters=None, compute_labels=False)
-    model.fit(X)  # the CF tree only: check its size before the quadratic global step
-    m = len(model.subcluster_centers_)
+    auto = params.get("threshold", "auto") == "auto"
+    if auto:
+        # from the data: start at a tenth of the features' spread, then halve (or double) until the
+        # tree has between 10 k and max_subclusters subclusters; the threshold used is recorded
+        threshold = 0.1 * float(np.sqrt(np.sum(np.var(X, axis=0, dtype=np.float64)))) or 1.0
+    else:
+        threshold = float_param(params, "birch", "threshold", 0.5)
+
+    def tree(t: float) -> tuple[Any, int]:
+        model = Birch(threshold=t, branching_factor=branching, n_clusters=None, compute_labels=False)
+        model.fit(X)  # the CF tree only: check its size before the quadratic global step
+        return model, len(model.subcluster_centers_)
+
+    model, m = tree(threshold)
+    for _ in range(20 if auto else 0):
+        if m < min(10 * k, len(X) // 2, most):
+            threshold /= 2
+        elif m > most:
+            threshold *= 1.5
+        else:
+            break
+        model, m = tree(threshold)
     if m > most:
         raise ConfigError(
             f"config key 'clustering.birch.threshold': {threshold} gives {m} subclusters, more than "
