@@ -30,7 +30,8 @@ def test_zarr_stores_and_label_tables_record_their_provenance(tiny_run):
     workdir, _, config = tiny_run
     run_hash = config_hash(config)
     stores = sorted((workdir / "results").rglob("*.zarr"))
-    assert len(stores) == 2 * 3 + 3  # images, pixels and refcnn per batch; reduced per feature set
+    # images, pixels and refcnn per batch; reduced, map and neighbours per feature set
+    assert len(stores) == 2 * 3 + 3 * 3
     for store in stores:
         _check(read_attrs(store), run_hash, str(store))
     tables = sorted((workdir / "results/clustering").glob("*/*/labels.ecsv"))
@@ -41,7 +42,8 @@ def test_zarr_stores_and_label_tables_record_their_provenance(tiny_run):
 
 def _outputs(results: Path) -> set[str]:
     """Every output under results/: Zarr stores and member-PDF folders count as one."""
-    units = {p for p in results.rglob("*") if p.is_dir() and (p.suffix == ".zarr" or p.name == "members")}
+    units = {p for p in results.rglob("*")
+             if p.is_dir() and (p.suffix == ".zarr" or p.name in ("members", "projection", "index", "similar"))}
     files = {p for p in results.rglob("*") if p.is_file() and not any(u in p.parents for u in units)}
     return {str(p.relative_to(results.parent)) for p in units | files} - {"results/manifest.json"}
 
@@ -55,7 +57,7 @@ def test_the_manifest_lists_every_output_with_its_provenance(tiny_run):
     outputs = manifest["outputs"]
     assert set(outputs) == _outputs(workdir / "results")
     kinds = {path: entry["kind"] for path, entry in outputs.items()}
-    assert sum(k == "zarr" for k in kinds.values()) == 9
+    assert sum(k == "zarr" for k in kinds.values()) == 15
     assert kinds["results/clustering/pixels/kmeans-k6/members"] == "directory"
     for path, entry in outputs.items():
         if entry["kind"] == "zarr" or path.endswith("/labels.ecsv"):

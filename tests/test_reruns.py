@@ -39,6 +39,7 @@ def downstream_of_features(config: dict, feature_sets: list[str]) -> dict[str, i
         "plot_clustering": n_fs * n_jobs,
         "neighbour_index": n_fs,
         "maps": n_fs,
+        "quality": n_fs,
         "explorer": int(explorer_fs in feature_sets),
         "dendrogram": n_fs * sum(j.method == "agglomerative" for j in jobs.values()),
         "member_pdfs": len(members),
@@ -123,7 +124,7 @@ CNN_SETS = ["cnn_conv", "cnn_dense"]
                                           "explorer": 1, "compare": 1, **AGGREGATES}),
     ("clustering.kmeans.n_init", 5, {"cluster": 6, "plot_clustering": 6, "maps": 3, "explorer": 1,
                                      "elbow_eigengap": 3, "member_pdfs": 1, "compare": 1, **AGGREGATES}),
-    ("catalog.truth", [], {"compare": 1, "maps": 3, **AGGREGATES}),
+    ("catalog.truth", [], {"compare": 1, "maps": 3, "quality": 3, "explorer": 1, **AGGREGATES}),
     ("models.refcnn.batch_size", 8, "cnn"),
     ("source.download.max_attempts", 2, "all"),
 ], ids=lambda v: v if isinstance(v, str) else "")

@@ -99,6 +99,8 @@ def test_changing_one_clustering_parameter_reruns_only_that_branch(tiny_run, tmp
     assert jobs == {
         "cluster": n_fs,  # dbscan-eps2 on each feature set
         "plot_clustering": n_fs,
+        "maps": n_fs,  # every clustering of a feature set is drawn on its map
+        "explorer": 1,  # which colours the explorer by every clustering of its feature set
         "compare": 1,
         "summary": 1,
         "manifest": 1,

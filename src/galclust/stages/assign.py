@@ -90,10 +90,21 @@ def assign(fs_name: str, job_name: str, method: str, params: dict[str, Any], set
     label_ids, labels = read_labels(reference_labels)
     if not np.array_equal(ref_ids, label_ids):
         raise GalclustError(f"{reference_labels}: its ids differ from those of {reference_reduced}")
+    X, ids = read_array(projected, "features"), read_ids(projected)
+    if not np.any(labels != -1):  # the reference found no cluster: every new galaxy is noise too
+        from ..assign import Assignment
+
+        log.warning("%s/%s: the reference clustering is all noise; every galaxy assigned to noise",
+                    fs_name, job_name)
+        nothing = Assignment(np.full(len(ids), -1, np.int64), np.zeros(len(ids)), np.full(len(ids), np.nan),
+                             np.ones(len(ids), bool))
+        write_assignments(out, ids, nothing, meta={"feature_set": fs_name, "clustering": job_name,
+                                                   "method": method, "reference": str(reference_labels),
+                                                   "assigner": "none (the reference is all noise)"})
+        return
     index = NeighbourIndex.load(reference_index)
     fitted = assigner_for(method, X_ref, labels, params=params, k=settings["k"],
                           outlier_quantile=settings["outlier_quantile"], seed=seed, index=index)
-    X, ids = read_array(projected, "features"), read_ids(projected)
     result = fitted.predict(X)
     write_assignments(out, ids, result, meta={"feature_set": fs_name, "clustering": job_name, "method": method,
                                               "reference": str(reference_labels),
