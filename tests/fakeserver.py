@@ -100,15 +100,17 @@ def jpeg_bytes(width: int, height: int, blank: bool = False, seed: int = 0) -> b
 
 
 @lru_cache(maxsize=64)
-def fits_bytes(size: int, bands: str = "griz", blank: bool = False) -> bytes:
+def fits_bytes(size: int, bands: str = "griz", blank: bool = False, seed: int = 0) -> bytes:
     """A real FITS cube (len(bands), size, size) float32 with BANDn keywords, as the viewer sends."""
     from astropy.io import fits
 
     if blank:
         data = np.zeros((len(bands), size, size), dtype=np.float32)
     else:
-        g = _galaxy(size, size).astype(np.float32)
-        data = np.stack([g * (0.5 + 0.3 * i) for i in range(len(bands))]).astype(np.float32)
+        g = _galaxy(size, size, seed).astype(np.float32)
+        # the colour differs per position too, so cutouts of different galaxies differ
+        tint = 0.5 + 0.5 * np.random.default_rng(seed).random(len(bands))
+        data = np.stack([g * (0.5 + 0.3 * i) * tint[i] for i in range(len(bands))]).astype(np.float32)
     hdu = fits.PrimaryHDU(data)
     for i, b in enumerate(bands):
         hdu.header[f"BAND{i}"] = b
@@ -198,7 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
             return jpeg_bytes(int(q["width"]) // f, int(q["height"]) // f, blank, seed), "image/jpeg"
         size = int(q["size"]) // f
         if endpoint == "legacy-fits":
-            return fits_bytes(size, q.get("bands", "griz"), blank), "image/fits"
+            return fits_bytes(size, q.get("bands", "griz"), blank, seed), "image/fits"
         return jpeg_bytes(size, size, blank, seed), "image/jpeg"
 
     def _answer(self, endpoint: str, fault: str, q: dict[str, str]) -> None:

@@ -342,7 +342,7 @@ def test_clustering_job_params():
     assert set(jobs) == {
         "kmeans-k10", "kmeans-k2", "affinity_propagation-d0.8", "spectral-k6", "hdbscan-m10", "agglomerative-k32",
     }
-    assert jobs["kmeans-k10"] == ClusteringJob("kmeans-k10", "kmeans", {"k": 10, "n_init": 4})
+    assert jobs["kmeans-k10"] == ClusteringJob("kmeans-k10", "kmeans", {"k": 10, "n_init": 4, "route": "auto"})
     ap = jobs["affinity_propagation-d0.8"]
     assert ap.method == "affinity_propagation"
     assert ap.params["damping"] == 0.8 and ap.params["max_iter"] == 300
@@ -360,7 +360,7 @@ def test_clustering_job_names_all_methods():
     }
     jobs = clustering_jobs(validate_config(config))
     assert set(jobs) == {"dbscan-eps0.5", "dbscan-eps1.25", "affinity_propagation-d0.75", "affinity_propagation-d0.9"}
-    assert jobs["dbscan-eps1.25"].params == {"eps": 1.25, "min_samples": 3}
+    assert jobs["dbscan-eps1.25"].params == {"eps": 1.25, "min_samples": 3, "route": "auto"}
 
 
 @pytest.mark.parametrize("value, text", [(10, "10"), (0.8, "0.8"), (0.80, "0.8"), (2.0, "2"), (0.125, "0.125")])

@@ -30,7 +30,11 @@ def test_every_job_wrote_its_log_and_benchmark(tiny_run):
     result = snakemake(workdir, config_path, "-n", "--forceall")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = dry_run_jobs(result.stdout + result.stderr)
-    assert {rule for rule, _ in jobs} == rules  # the tiny run exercises every rule
+    # the tiny run exercises every rule but those its config leaves off, which other tests run:
+    # similar_sheets and physical (report.similar/physical: test_real_images, test_views_workflow),
+    # project and assign (assign.reference: test_assign_workflow)
+    optional = {"similar_sheets", "physical", "project", "assign"}
+    assert {rule for rule, _ in jobs} == rules - optional
     for rule, fields in jobs:
         if rule == "all":  # the target rule runs nothing
             continue

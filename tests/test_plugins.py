@@ -66,7 +66,7 @@ def test_toy_plugins_run_through_the_workflow(tmp_path):
 def test_without_the_plugin_its_names_are_unknown(tmp_path):
     """The same config without the entry point stops at once, naming the key."""
     config = write_config(tmp_path / "config.yaml", {
-        "source": {"kind": "demo"}, "batch_size": 10,
+        "source": {"kind": "demo"}, "catalog": {}, "batch_size": 10,
         "features": {"toy": {"extractor": "pixels", "pca": 5}},
         "clustering": {"toythreshold": {"k": [2]}},
     })

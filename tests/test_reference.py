@@ -47,7 +47,7 @@ def affinity_labels(features) -> dict[str, np.ndarray]:
     """Affinity propagation on both feature sets (about 40 s each), fitted once, side by side."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(fit_predict, X, AFFINITY, SEED) for name, X in features.items()}
-        return {name: f.result()[0] for name, f in futures.items()}
+        return {name: f.result().labels for name, f in futures.items()}
 
 
 def test_affinity_propagation_cnn_37632(affinity_labels):
@@ -66,7 +66,7 @@ def test_affinity_propagation_cnn_128(affinity_labels):
 
 
 def test_agglomerative_32_cnn_37632(features):
-    labels, _ = fit_predict(features["CNN-37632_PCA-100"], AGGLOMERATIVE, SEED)
+    labels = fit_predict(features["CNN-37632_PCA-100"], AGGLOMERATIVE, SEED).labels
     published = load("agglomerative-32_CNN-37632_PCA-100.npy")
     assert len(np.unique(labels)) == 32
     assert adjusted_rand_score(published, labels) == pytest.approx(1.0)
@@ -75,7 +75,7 @@ def test_agglomerative_32_cnn_37632(features):
 @pytest.mark.parametrize("name", ["CNN-37632_PCA-100", "CNN-128_PCA-20"])
 def test_kmeans_10_agrees_broadly(features, name):
     # k-means depends on its initialisation: compare by ARI, not equality.
-    labels, _ = fit_predict(features[name], KMEANS, SEED)
+    labels = fit_predict(features[name], KMEANS, SEED).labels
     published = load(f"KMeans-10_{name}.npy")
     assert len(np.unique(labels)) == len(np.unique(published)) == 10
     assert adjusted_rand_score(published, labels) > 0.5

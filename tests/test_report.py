@@ -132,24 +132,32 @@ def test_report_renders_every_figure_in_headless_chromium(report, tiny_run):
     features = set(config["features"])
     agglomerative = [j for j in jobs if j.startswith("agglomerative-")]
     cats = {c: {s: len(paths) for s, paths in subs.items()} for c, subs in page["categories"].items()}
+    explorer = cats.pop("Explorer")
+    assert sum(explorer.values()) == 1, explorer  # the explorer page, linked from the report
     assert cats == {
         "Clusters": {fs: 2 * len(jobs) for fs in features},  # summary and sizes per clustering
         "Dendrograms": {fs: len(agglomerative) for fs in features},
-        "Feature sets": {fs: 3 for fs in features},  # PCA variance, elbow, eigengap
-        "Comparison": {"between clusterings": 2, "against the truth": 1},
+        "Feature sets": {fs: 4 for fs in features},  # PCA variance, elbow, eigengap, BIC/AIC
+        "Maps": {fs: 3 for fs in features},  # clusterings, truth and thumbnails on the map
+        "Comparison": {"between clusterings": 2, "against the truth": 1, "between views": 1},
         "Training": {"refcnn": 1},
     }, cats
     names = {Path(p).name for p in page["results"]}
     assert names == {"summary.png", "sizes.png", "dendrogram.png", "variance.png", "elbow.png",
-                     "eigengap.png", "ari.png", "ami.png", "truth.png", "loss.png"}
+                     "eigengap.png", "information.png", "cluster_map.png", "truth_map.png", "thumbnail_map.png",
+                     "ari.png", "ami.png", "truth.png", "views.png", "loss.png", "index.html"}
 
     # each with a caption saying what it shows and which rule made it
     for path, r in page["results"].items():
+        if path.endswith("index.html"):
+            assert r["mime"] == "text/html" and "rule" in r["caption"], path
+            continue
         assert r["mime"] == "image/png" and r["embedded"], path
         assert "rule" in r["caption"] and "{{" not in r["caption"], (path, r["caption"])
         assert r["labels"] and all(r["labels"].values()), path
 
     # and every figure rendered: no broken image anywhere
-    not_rendered = {p: r for p, r in page["results"].items() if not (r["ok"] and r["width"] > 100)}
+    not_rendered = {p: r for p, r in page["results"].items()
+                    if not p.endswith(".html") and not (r["ok"] and r["width"] > 100)}
     assert not not_rendered, not_rendered
     assert page["broken"] == []
