@@ -348,8 +348,8 @@ def test_clustering_job_params():
     assert ap.params["damping"] == 0.8 and ap.params["max_iter"] == 300
     assert "convergence_iter" in ap.params  # default filled
     assert jobs["spectral-k6"].params["k"] == 6 and "n_neighbors" in jobs["spectral-k6"].params
-    assert jobs["hdbscan-m10"].params == {"min_cluster_size": 10}
-    assert jobs["agglomerative-k32"].params == {"k": 32}
+    assert jobs["hdbscan-m10"].params == {"min_cluster_size": 10, "min_samples": None, "route": "auto"}
+    assert jobs["agglomerative-k32"].params == {"k": 32, "route": "auto"}
 
 
 def test_clustering_job_names_all_methods():

@@ -7,19 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import as_rows  # noqa: F401  (re-exported for the modules here)
 from ..errors import ConfigError
-
-
-def as_rows(X: np.ndarray, what: str) -> np.ndarray:
-    """``X`` as a finite 2-D array (float32 kept as is, anything else float64)."""
-    arr = np.asarray(X)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{what}: features must be a non-empty 2-D array; got shape {arr.shape}")
-    if arr.dtype != np.float32:
-        arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what}: features contain NaN or infinite values")
-    return arr
 
 
 def int_param(params: Mapping[str, Any], method: str, key: str, default: int | None, *, minimum: int = 1) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import as_rows  # noqa: F401  (re-exported for the modules here)
 from ..errors import ConfigError
 
 #: Config key prefix the messages name; the workflow puts reducers under ``features.<name>.reduce``.
@@ -19,18 +20,6 @@ KEY_PARAM = "_key"
 def key_of(params: Mapping[str, Any]) -> str:
     """The config key prefix for messages: ``params['_key']`` or ``features.<name>.reduce``."""
     return str(params.get(KEY_PARAM) or KEY)
-
-
-def as_rows(X: np.ndarray, what: str) -> np.ndarray:
-    """``X`` as a finite 2-D float array (float32 kept, anything else float64); ValueError otherwise."""
-    arr = np.asarray(X)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{what}: features must be a non-empty 2-D array; got shape {arr.shape}")
-    if arr.dtype != np.float32:
-        arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what}: features contain NaN or infinite values")
-    return arr
 
 
 def int_param(params: Mapping[str, Any], key: str, default: int, *, minimum: int = 1) -> int:
