@@ -212,10 +212,10 @@ def results_is_a_file(wd: Path) -> dict[str, Any]:
 
 
 def disk_full(wd: Path) -> dict[str, Any]:
-    # a chunk of the reduced store (about 160 kB) passes the 100 kB limit set; Snakemake's own
-    # files (and the config schema it caches, 25 kB) stay below it
-    np.save(wd / "feat.npy", features(4000, 64))
-    return file_config(pca=40)
+    # a chunk of the reduced store (256 rows x 120 float32, 123 kB) passes the 100 kB limit set;
+    # Snakemake's own files (and the config schema it caches, 25 kB) stay below it
+    np.save(wd / "feat.npy", features(4000, 200))
+    return file_config(pca=120)
 
 
 def local_folder(n: int, **kw: Any) -> Callable[[Path], dict]:
