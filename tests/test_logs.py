@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import shutil
 
+import pytest
+
 from conftest import snakemake
 
 
@@ -59,3 +61,23 @@ def test_a_failed_jobs_log_is_shown(tiny_run, tmp_path):
     shown = output.split("Logfile logs/cluster/pixels/kmeans-k3.log:", 1)
     assert len(shown) == 2, output[-3000:]
     assert "no array 'features'" in shown[1]
+
+
+def test_a_full_disk_is_one_line_naming_the_output(tmp_path, capfd):
+    """Out of space, a file-size limit or a read-only folder: the storage, not the code, so one
+    line naming the job's output (also when a writer re-raised it wrapped)."""
+    import errno
+
+    from galclust.logs import job_log
+
+    with pytest.raises(SystemExit):
+        with job_log(tmp_path / "job.log", ["results/features/f/reduced.zarr"]):
+            try:
+                raise OSError(errno.EFBIG, "File too large")
+            except OSError as exc:
+                raise RuntimeError("a writer thread failed") from exc
+    err = capfd.readouterr().err
+    assert "galclust: results/features/f/reduced.zarr: File too large" in err
+    with pytest.raises(ValueError):  # any other error keeps its traceback and type
+        with job_log(tmp_path / "job.log", ["out"]):
+            raise ValueError("a bug")

@@ -91,8 +91,6 @@ def job_log(path: str | os.PathLike[str] | None, outputs: Sequence[str] = ()) ->
                     where = str(outputs[0]) if outputs else (storage.filename or "an output")
                     message = f"{where}: {storage.strerror or storage} (cannot write it; is the disk full?)"
                     traceback.print_exc()
-                    traceback.print_exc()
-                    raise
         finally:
             root.removeHandler(handler)
         if message is not None:

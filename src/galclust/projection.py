@@ -6,14 +6,23 @@ that a later run places new galaxies with the same transform, never a refit.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import write_bytes_atomic
 
 _NAMES = ("scale_mean", "scale_std", "pca_mean", "pca_components")
+
+
+def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    """An ``.npy`` file written atomically, through Python's own write: numpy's ``tofile`` turns a
+    full disk into an OSError without its errno, which would hide the cause."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 class FeatureProjection:
@@ -41,8 +50,7 @@ class FeatureProjection:
         for name in _NAMES:
             value = getattr(self, name)
             if value is not None:
-                with atomic_path(directory / f"{name}.npy") as tmp, open(tmp, "wb") as fh:
-                    np.save(fh, np.asarray(value, dtype=np.float64), allow_pickle=False)
+                write_npy(directory / f"{name}.npy", np.asarray(value, dtype=np.float64))
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> FeatureProjection:

@@ -73,6 +73,7 @@ def reduce_view(name: str, view: dict[str, Any], seed: int, parent_store: PathLi
 
     from ..atomic import atomic_path
     from ..plots import pca_variance
+    from ..projection import write_npy
     from ..reducers import REDUCERS
     from ..store import read_array, read_attrs
     from ..tables import read_table
@@ -103,7 +104,7 @@ def reduce_view(name: str, view: dict[str, Any], seed: int, parent_store: PathLi
             value = np.asarray(value)
             if value.dtype == object:  # e.g. class names: saved as text, never pickled
                 value = value.astype(str)
-            np.save(tmp / f"{key}.npy", value, allow_pickle=False)
+            write_npy(tmp / f"{key}.npy", value)
         (tmp / "reducer.json").write_text(json.dumps({"method": view["method"], "params": view, "seed": seed,
                                                       "info": info}, indent=2, sort_keys=True, default=str))
     values = np.asarray(embedding.values, dtype=np.float32)
