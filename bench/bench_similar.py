@@ -9,8 +9,8 @@ i.i.d. Gaussian noise (the worst case for any graph index). Per N it measures
 - the HNSW build (hnswlib, M=16, ef_construction=200, 1 build thread: reproducible);
 - query latency p50/p95 of single queries (one at a time, 1 thread) and recall@10 against
   exact brute force over ``--queries`` held-out queries, for several ef;
-- the time to precompute the top-20 neighbours of every galaxy: all of them for N <= 1e5,
-  else a ``--subset`` of rows, extrapolated linearly to N (labelled as such);
+- the time to precompute the top-20 neighbours of every galaxy (``all_neighbours``, 2 query
+  threads), all rows unless ``--subset`` times fewer and extrapolates (labelled as such);
 - assignment throughput on precomputed features: nearest centroid (200 centres) and k-NN
   vote (k = 15) against the HNSW reference;
 - with ``--explorer``: a 100,000-point explorer page (32 px thumbnails in JPEG atlases),
@@ -78,7 +78,8 @@ def bench_n(n: int, args: argparse.Namespace) -> dict:
                          "p95_ms": round(1000 * float(np.percentile(lat, 95)), 3), "recall@10": round(recall, 4)}
         print(f"  ef={ef}: {out['ef'][ef]}", flush=True)
     index.ef = 64
-    rows = n if n <= 100_000 else args.subset
+    index.query_threads = 2  # the 2 cores; queries are independent, so still deterministic
+    rows = n if not args.subset else min(n, args.subset)
     t = time.perf_counter()
     if rows == n:
         all_neighbours(index, X, 20)
@@ -96,7 +97,6 @@ def bench_n(n: int, args: argparse.Namespace) -> dict:
     t = time.perf_counter()
     cen.predict(batch)
     out["centroid_per_s"] = round(len(batch) / (time.perf_counter() - t))
-    index.query_threads = 2  # the 2 cores; queries are independent, so still deterministic
     knn = KNNAssigner(15, scale_sample=2000).fit(X, labels, index=index)
     t = time.perf_counter()
     knn.predict(batch[:20_000])
@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--ef", type=int, nargs="+", default=[32, 64, 128])
-    parser.add_argument("--subset", type=int, default=20_000, help="rows timed for top-20 above 1e5")
+    parser.add_argument("--subset", type=int, default=0, help="rows timed for top-20 (0: all)")
     parser.add_argument("--explorer", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
