@@ -21,17 +21,21 @@ in 20 s, interactive in headless Chromium after 9.2 s; ``max_thumbnails=20000`` 
 The numeric columns travel as base64 binary
 arrays inside Bokeh's document JSON.
 
-Bokeh gives every page fresh random element ids, so the bytes differ between runs even
-for the same inputs (the content does not).
+Bokeh gives every page fresh random element ids (uuid4) and numbers its models from a
+process-wide counter; ``write_explorer`` draws both from ``seed`` while it builds the page,
+so the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import os
-from collections.abc import Mapping
+import random
+import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +147,61 @@ def write_explorer(
     ``catalog_rows`` an astropy Table of N rows shown on click (or None). Memory: the
     page is built in memory (its size, plus the N x k neighbours and the thumbnails).
     """
+    with _stable_bokeh_ids(seed):
+        page = _explorer_html(ids, xy, thumbnails, colourings, neighbours, catalog_rows, title,
+                              max_thumbnails=max_thumbnails, jpeg_quality=jpeg_quality, seed=seed,
+                              width=width, height=height)
+    write_text_atomic(out_html, page)
+    return Path(out_html)
+
+
+@contextlib.contextmanager
+def _stable_bokeh_ids(seed: int) -> Iterator[None]:
+    """Within the block, Bokeh's model ids restart at its first value and its uuid4 element
+    ids come from ``seed``: the page's bytes depend on its inputs only. Not thread-safe with
+    other Bokeh documents built at the same time in this process (the project builds one)."""
+    import bokeh.embed  # noqa: F401, PLC0415
+    import bokeh.layouts  # noqa: F401, PLC0415
+    import bokeh.models  # noqa: F401, PLC0415
+    import bokeh.plotting  # noqa: F401, PLC0415  (first imports create models: not in the block)
+    from bokeh.util import serialization  # noqa: PLC0415
+
+    rng = random.Random(seed)
+
+    class _SeededUUID:  # stands in for the uuid module inside bokeh.util.serialization
+        def __getattr__(self, name: str) -> Any:
+            return getattr(uuid, name)
+
+        @staticmethod
+        def uuid4() -> uuid.UUID:
+            return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+    saved_counter, saved_uuid = serialization._simple_id, serialization.uuid
+    serialization._simple_id, serialization.uuid = 999, _SeededUUID()  # Bokeh's own start
+    try:
+        yield
+    finally:
+        # later models keep ids unique process-wide
+        serialization._simple_id = max(saved_counter, serialization._simple_id)
+        serialization.uuid = saved_uuid
+
+
+def _explorer_html(
+    ids: Any,
+    xy: np.ndarray,
+    thumbnails: np.ndarray | None,
+    colourings: Mapping[str, np.ndarray],
+    neighbours: np.ndarray | None,
+    catalog_rows: Any = None,
+    title: str = "galclust explorer",
+    *,
+    max_thumbnails: int | None = None,
+    jpeg_quality: int = 80,
+    seed: int = 0,
+    width: int = 900,
+    height: int = 750,
+) -> str:
+    """The page's HTML (see ``write_explorer``)."""
     from bokeh.embed import file_html  # noqa: PLC0415
     from bokeh.layouts import column, row  # noqa: PLC0415
     from bokeh.models import (  # noqa: PLC0415
@@ -324,6 +383,4 @@ members.text = out;
         mapper.palette, mapper.low = list(Viridis256), float(finite.min()) if finite.size else 0.0
         mapper.high = float(finite.max()) if finite.size and finite.max() > mapper.low else mapper.low + 1
         cluster_select.disabled = True
-    page = file_html(layout, resources=INLINE, title=html.escape(title))
-    write_text_atomic(out_html, page)
-    return Path(out_html)
+    return file_html(layout, resources=INLINE, title=html.escape(title))
