@@ -12,7 +12,7 @@ wildcard_constraints:
     extractor=r"[A-Za-z][A-Za-z0-9_]*(?:-d4)?",
     model=r"[A-Za-z][A-Za-z0-9_]*",
     fs=r"[A-Za-z][A-Za-z0-9_]*",
-    job=r"[a-z_]+-[a-z]+[0-9.]+",
+    job=r"[a-z_]+-[a-z]+(?:[0-9.]+|auto)",
 
 
 def feature_stores(wildcards):

@@ -318,7 +318,7 @@ def test_clustering_job_names_of_default_config(raw):
         [f"kmeans-k{k}" for k in c["kmeans"]["k"]]
         + [f"agglomerative-k{k}" for k in c["agglomerative"]["k"]]
         + [f"affinity_propagation-d{d:g}" for d in c["affinity_propagation"]["damping"]]
-        + [f"dbscan-eps{e:g}" for e in c["dbscan"]["eps"]]
+        + [f"dbscan-eps{format_setting(e)}" for e in c["dbscan"]["eps"]]
         + [f"hdbscan-m{m}" for m in c["hdbscan"]["min_cluster_size"]]
         + [f"spectral-k{k}" for k in c["spectral"]["k"]]
         + [f"gmm-k{k}" for k in c["gmm"]["k"]]

@@ -97,7 +97,7 @@ def test_changing_one_clustering_parameter_reruns_only_that_branch(tiny_run, tmp
     jobs = planned_jobs(result)
     n_fs = len(config["features"])
     assert jobs == {
-        "cluster": n_fs,  # dbscan-eps2 on each feature set
+        "cluster": n_fs,  # dbscan-epsauto on each feature set
         "plot_clustering": n_fs,
         "maps": n_fs,  # every clustering of a feature set is drawn on its map
         "explorer": 1,  # which colours the explorer by every clustering of its feature set

@@ -23,7 +23,7 @@ import yaml
 from .errors import ConfigError
 
 SCHEMA_FILE = "config.schema.yaml"
-JOB_NAME = re.compile(r"^[a-z_]+-[a-z]+[0-9.]+$")  # the Snakefile's `job` wildcard
+JOB_NAME = re.compile(r"^[a-z_]+-[a-z]+(?:[0-9.]+|auto)$")  # the Snakefile's `job` wildcard
 
 
 def schema_file() -> str:
@@ -106,7 +106,8 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
             extra = sorted(set(err.instance) - set(allowed))
             path.append(extra[0])
             msg = f"unknown key (allowed here: {', '.join(allowed)})"
-        if err.validator == "type" and isinstance(err.instance, str) and _looks_numeric(err.instance):
+        # "anyOf": a number or a keyword such as `auto`; "type": a number only
+        if err.validator in ("type", "anyOf") and isinstance(err.instance, str) and _looks_numeric(err.instance):
             written = f"{float(err.instance):.1e}".replace("e-0", "e-").replace("e+0", "e+")
             msg += (f" (YAML reads {err.instance} as text: write the number with a dot, e.g. {written})")
         raise ConfigError(f"config key '{_key(path)}': {msg}")
@@ -236,10 +237,13 @@ def config_hash(obj: Any, length: int = 12) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
-def format_setting(value: float | int) -> str:
+def format_setting(value: float | int | str) -> str:
     """A setting as it appears in a clustering name, exactly: 10 -> '10', 0.80 -> '0.8',
     1e-5 -> '0.00001', 0.1234567 -> '0.1234567' (the shortest decimal that reads back as the
-    same float, never in exponent form, so distinct values never share a name)."""
+    same float, never in exponent form, so distinct values never share a name); 'auto' (a
+    setting the method chooses from the data) stays 'auto'."""
+    if value == "auto":
+        return "auto"
     if isinstance(value, bool):
         raise TypeError(f"a clustering setting cannot be a boolean: {value!r}")
     if isinstance(value, int) or float(value).is_integer():

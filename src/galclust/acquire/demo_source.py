@@ -22,7 +22,6 @@ def fetch(rows: list[dict[str, Any]], source: Mapping[str, Any], cache_root: Pat
           settings: DownloadSettings, variant: str,  # noqa: ARG001 (nothing to download)
           on_result: Callable[[FetchResult], None]) -> list[FetchResult]:
     from .. import demo  # imported late: the demo generator is optional for real sources
-    from ..atomic import atomic_path
     from ..errors import ImageError
     from ..imageio import read_rgb
 
@@ -50,8 +49,9 @@ def fetch(rows: list[dict[str, Any]], source: Mapping[str, Any], cache_root: Pat
         try:
             if rgb is None:
                 status = "ok"
-                with atomic_path(dest) as tmp:
-                    demo.write_cutout(row, tmp, image_size=size)
+                # write_cutout is atomic itself: wrapping it in atomic_path nested two temporaries,
+                # and a kill between them left one no later writer recognised as its own
+                demo.write_cutout(row, dest, image_size=size)
                 rgb = read_rgb(dest)
             if is_blank_rgb(rgb):
                 res = FetchResult(gid, dest, "blank", 0, "blank frame")
