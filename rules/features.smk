@@ -82,6 +82,9 @@ rule reduce:
         "logs/reduce/{fs}.log",
     benchmark:
         "benchmarks/reduce/{fs}.tsv"
+    wildcard_constraints:
+        # projected feature sets are gathered instead (rules/projected.smk)
+        fs=PLAN.fs_pattern(projected=False),
     conda:
         "../envs/core.yaml"
     resources:

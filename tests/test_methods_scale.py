@@ -207,3 +207,32 @@ def test_check_method_fits_at_plan_time() -> None:
     check_method_fits(entry, 10**6, 64, {"damping": 0.5}, available_bytes=8 * 2**30)  # scalable fits
     with pytest.raises(ConfigError, match=r"N=1000000 .*clustering\.affinity_propagation\.route"):
         check_method_fits(entry, 10**6, 64, {"damping": 0.5, "route": "exact"}, available_bytes=8 * 2**30)
+
+
+@pytest.mark.parametrize("route", ["exact", "scalable"])
+def test_a_given_preference_is_used(route: str, data) -> None:
+    """A preference nearer 0 than the median (exemplars cheaper) gives more clusters."""
+    ap = module("affinity_propagation")
+    X, _ = data
+    X = X[:600]
+    base = {**PARAMS["affinity_propagation"], "route": route, "n_microclusters": 200}
+    median = ap.fit(X, base, SEED)
+    cheap = ap.fit(X, {**base, "preference": -50.0}, SEED)
+    assert len(np.unique(cheap.labels)) > len(np.unique(median.labels))
+    if route == "scalable":
+        assert cheap.info["preference"] == -50.0
+    else:
+        from sklearn.cluster import AffinityPropagation
+
+        expected = AffinityPropagation(damping=0.9, preference=-50.0, random_state=SEED).fit(X).labels_
+        np.testing.assert_array_equal(cheap.labels, expected)
+
+
+def test_hdbscan_reduces_further_above_large_n() -> None:
+    hdbscan = module("hdbscan")
+    assert hdbscan.reduce_dims({}, 200_000) == 16
+    assert hdbscan.reduce_dims({}, 200_001) == 8
+    assert hdbscan.reduce_dims({"reduce_dims": "auto"}, 10**6) == 8
+    assert hdbscan.reduce_dims({"reduce_dims": 12}, 10**6) == 12
+    assert hdbscan.memory_bytes(10**6, 64, {"min_cluster_size": 50}) < hdbscan.memory_bytes(
+        10**6, 64, {"min_cluster_size": 50, "reduce_dims": 16})

@@ -18,6 +18,10 @@ CUTOUTS = f"{BATCH}/cutouts.ecsv"
 IMAGES = f"{BATCH}/images.zarr"
 PREPROCESS_REPORT = f"{BATCH}/preprocess.ecsv"
 FEATURE_STORE = f"{BATCH}/features/{{extractor}}.zarr"
+# features.<fs>.store: projected: the raw layer of the first batches only (temporary), then
+# each batch's projected features
+FIT_SAMPLE_STORE = f"{BATCH}/fit_sample/{{extractor}}.zarr"
+PROJECTED_BATCH = f"{BATCH}/projected/{{fs}}.zarr"
 
 MODEL_DIR = f"{RESULTS}/models/{{model}}"
 MODEL = f"{MODEL_DIR}/model.keras"

@@ -6,6 +6,7 @@ path comes from :mod:`galclust.paths`; every method, extractor and source from i
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import Any
 
@@ -274,6 +275,57 @@ class Plan:
         return sorted({self.store_name(n) for n, fs in self.features.items()
                        if "from" not in fs and fs["extractor"] != "file"})
 
+    def raw_stores(self) -> list[str]:
+        """The feature stores kept raw for every batch: projected feature sets read raw layers
+        from the first batches only (temporary stores)."""
+        projected = set(self.projected)
+        return sorted({self.store_name(n) for n, fs in self.features.items()
+                       if "from" not in fs and fs["extractor"] != "file" and n not in projected})
+
+    def _streamed(self, name: str) -> bool:
+        """Whether a feature set's raw features stream from per-batch stores (not views, user
+        files, or extractors read whole such as morphometrics' imputation)."""
+        fs = self.features[name]
+        if "from" in fs or fs["extractor"] == "file":
+            return False
+        model = self.model_of(self.store_name(name))
+        kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
+        return kind.read is None
+
+    @cached_property
+    def projected(self) -> list[str]:
+        """Feature sets stored projected per batch (``features.<fs>.store``; ``auto``: those with
+        PCA above ``feature_storage.projected_above_n`` galaxies). Empty in a run against a
+        reference, which projects with the reference's fit (rule ``project``)."""
+        if self.reference is not None:
+            return []
+        above = self.config["feature_storage"]["projected_above_n"]
+        out = []
+        for name, fs in self.features.items():
+            store = fs.get("store", "auto")
+            if store == "projected" and not self._streamed(name):
+                raise ConfigError(f"config key 'features.{name}.store': projected needs features extracted per "
+                                  "batch (not a view, a user file, or an extractor read whole such as morphometrics)")
+            if store == "projected" or (store == "auto" and self._streamed(name)
+                                        and fs.get("pca", False) is not False and len(self.catalog) > above):
+                out.append(name)
+        return out
+
+    def fs_pattern(self, projected: bool) -> str:
+        """A wildcard regex for the ``fs`` of the projected (or the other) feature sets: rules
+        ``reduce`` and ``gather_projected`` write the same paths for disjoint feature sets."""
+        names = [n for n in self.features if (n in self.projected) == projected]
+        return "(?:" + "|".join(re.escape(n) for n in names) + ")" if names else "(?!)"
+
+    def fit_batches(self) -> list[str]:
+        """The first batches, holding ``feature_storage.fit_galaxies`` galaxies: a projection is
+        fitted on them, so appending galaxies never refits."""
+        wanted = self.config["feature_storage"]["fit_galaxies"]
+        return self.batches[: max(1, -(-wanted // self.config["batch_size"]))]
+
+    def projected_dtype(self) -> str:
+        return str(self.config["feature_storage"]["dtype"])
+
     def model_of(self, store_or_extractor: str) -> dict[str, Any] | None:
         """The ``models`` entry behind a feature store or extractor name (None: built-in)."""
         return self.config["models"].get(split_store_name(store_or_extractor)[0])
@@ -371,6 +423,10 @@ class Plan:
         needed = REDUCERS[view["method"]].memory_bytes(self.n_rows(name), self.reduced_width(self.parent(name)), view)
         return BASE_MEM_MB - (-needed // MB)
 
+    def gather_mem_mb(self, name: str) -> int:
+        """The gathered features (N · c float32), a read block and its copy."""
+        return BASE_MEM_MB - (-(2 * 4 * self.n_rows(name) * self.reduced_width(name)) // MB)
+
     def cluster_params(self, job: str) -> dict[str, Any]:
         spec = self.jobs[job]
         return {"method": spec.method, "settings": spec.params}
@@ -423,7 +479,8 @@ class Plan:
         out = [paths.CATALOG] if self.needs_images else []
         for b in self.batches:
             out += [paths.fill(t, batch=b) for t in (paths.CUTOUTS, paths.IMAGES, paths.PREPROCESS_REPORT)]
-            out += [paths.fill(paths.FEATURE_STORE, batch=b, extractor=e) for e in self.extractors()]
+            out += [paths.fill(paths.FEATURE_STORE, batch=b, extractor=e) for e in self.raw_stores()]
+            out += [paths.fill(paths.PROJECTED_BATCH, batch=b, fs=fs) for fs in self.projected]
         if self.reference is not None:
             out += [paths.fill(paths.PROJECTED, fs=fs) for fs in self.features]
             return out + [paths.fill(paths.ASSIGNED, **w) for w in self.clusterings()]

@@ -64,6 +64,41 @@ def raw_features(name: str, fs: dict[str, Any], model: dict[str, Any] | None,
     return ids, count_rows(stores), width, blocks, prefix, kind.standardise
 
 
+def fit_projection_on(fs: dict[str, Any], blocks: Blocks, n_rows: int, width: int, standardise: bool,
+                      prefix: str) -> tuple[Any, Blocks, Any, dict[str, Any]]:
+    """The feature set's z-scoring (if ``standardise``) and PCA (if ``fs['pca']``) fitted on ``blocks``:
+    (the :class:`~galclust.projection.FeatureProjection`, the blocks z-scored, the fitted
+    :class:`~galclust.reduce.ChunkedPCA` or None, attributes for the store: label, variance)."""
+    from ..projection import FeatureProjection
+    from ..reduce import ChunkedPCA
+
+    projection = FeatureProjection()
+    attrs: dict[str, Any] = {}
+    if standardise:
+        # features on different scales (concentration, colours...) weigh equally after z-scoring
+        blocks, projection.scale_mean, projection.scale_std = standardised(blocks)
+        attrs["standardised"] = True
+    pca_setting = fs.get("pca", False)
+    if pca_setting is False:
+        attrs["label"] = fs.get("label") or feature_label(prefix, width, None)
+        return projection, blocks, None, attrs
+    pca = ChunkedPCA(pca_setting, max_components=fs.get("max_components", 200)).fit(blocks, n_rows, width)
+    ratios = pca.explained_variance_ratio_
+    attrs["explained_variance_ratio"] = ratios.tolist()
+    attrs["explained_variance"] = float(ratios.sum())
+    attrs["label"] = fs.get("label") or feature_label(prefix, width, pca.n_components_)
+    projection.pca_mean, projection.pca_components = pca.mean_, pca.components_
+    return projection, blocks, pca, attrs
+
+
+def check_not_constant(name: str, fs: dict[str, Any], reduced: np.ndarray) -> None:
+    """Identical features for every galaxy leave nothing to cluster: a clear error, not a result."""
+    if len(reduced) and np.all(reduced == reduced[:1]):
+        where = fs.get("file", f"the {fs['extractor']} features")
+        raise GalclustError(f"feature set '{name}': all {len(reduced)} galaxies have identical features ({where}): "
+                            "nothing to cluster")
+
+
 def reduce_view(name: str, view: dict[str, Any], seed: int, parent_store: PathLike,
                 catalog_path: PathLike | None, out: PathLike, variance_plot: PathLike,
                 state_dir: PathLike) -> None:
@@ -127,14 +162,11 @@ def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None, view: di
     of a view (``from``), else None. Writes the reduced store, the variance figure and the fitted
     projection (what places new galaxies later)."""
     from ..plots import pca_variance
-    from ..projection import FeatureProjection
-    from ..reduce import ChunkedPCA
 
     if view is not None:
         reduce_view(name, view, seed, feature_stores[0], catalog_path, out, variance_plot, projection_dir)
         return
 
-    pca_setting = fs.get("pca", False)
     ids, n_rows, width, blocks, prefix, standardise = raw_features(name, fs, model, feature_stores)
     if fs.get("standardise") is not None:
         standardise = fs["standardise"]
@@ -142,28 +174,15 @@ def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None, view: di
         raise GalclustError(f"feature set '{name}': {n_rows} galaxies, at least 2 are needed")
     attrs: dict[str, Any] = {**provenance({"fs": fs, "model": model}), "feature_set": name, "settings": fs,
                              "input_width": width}
-    projection = FeatureProjection()
-    if standardise:
-        # features on different scales (concentration, colours...) weigh equally after z-scoring
-        blocks, projection.scale_mean, projection.scale_std = standardised(blocks)
-        attrs["standardised"] = True
-    if pca_setting is False:
+    projection, blocks, pca, fitted = fit_projection_on(fs, blocks, n_rows, width, standardise, prefix)
+    attrs.update(fitted)
+    if pca is None:
         reduced = np.concatenate(list(blocks())).astype(np.float32)
-        label = fs.get("label") or feature_label(prefix, width, None)
-        ratios = None
     else:
-        pca = ChunkedPCA(pca_setting, max_components=fs.get("max_components", 200)).fit(blocks, n_rows, width)
         reduced = np.concatenate([pca.transform(b) for b in blocks()])
-        label = fs.get("label") or feature_label(prefix, width, pca.n_components_)
-        ratios = pca.explained_variance_ratio_
-        attrs["explained_variance_ratio"] = ratios.tolist()
-        attrs["explained_variance"] = float(ratios.sum())
-        projection.pca_mean, projection.pca_components = pca.mean_, pca.components_
-    if len(reduced) and np.all(reduced == reduced[:1]):
-        where = fs.get("file", f"the {fs['extractor']} features")
-        raise GalclustError(f"feature set '{name}': all {n_rows} galaxies have identical features ({where}): "
-                            "nothing to cluster")
-    attrs["label"] = label
+    check_not_constant(name, fs, reduced)
+    label = attrs["label"]
+    ratios = pca.explained_variance_ratio_ if pca is not None else None
     projection.save(projection_dir)
     with create_store(out, ids, attrs) as writer:
         writer.create("features", reduced.shape[1:])
