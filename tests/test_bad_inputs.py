@@ -11,6 +11,7 @@ siblings of ``galclust.atomic``) and no job left marked incomplete.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -151,7 +152,9 @@ def with_features(X: np.ndarray | bytes | None, name: str = "feat.npy", ids: np.
 
 def eps_as_yaml_11(_: Path) -> str:
     # PyYAML follows YAML 1.1: `1e-5` (no dot) is a string, `1.0e-5` a float.
-    return TINY.read_text().replace("eps: [2.0]", "eps: [1e-5]")
+    text, n = re.subn(r"eps: \[[^\]]*\]", "eps: [1e-5]", TINY.read_text())
+    assert n == 1, "the tiny config has no dbscan eps list to change"
+    return text
 
 
 def local_labels_without_coordinates(wd: Path) -> dict[str, Any]:

@@ -34,8 +34,10 @@ def test_every_job_wrote_its_log_and_benchmark(tiny_run):
     jobs = dry_run_jobs(result.stdout + result.stderr)
     # the tiny run exercises every rule but those its config leaves off, which other tests run:
     # similar_sheets and physical (report.similar/physical: test_real_images, test_views_workflow),
-    # project and assign (assign.reference: test_assign_workflow)
-    optional = {"similar_sheets", "physical", "project", "assign"}
+    # project and assign (assign.reference: test_assign_workflow), the projected feature stores
+    # (feature_storage, above 50,000 galaxies: test_projected)
+    optional = {"similar_sheets", "physical", "project", "assign",
+                "extract_fit_sample", "fit_projection", "extract_projected", "gather_projected"}
     assert {rule for rule, _ in jobs} == rules - optional
     for rule, fields in jobs:
         if rule == "all":  # the target rule runs nothing

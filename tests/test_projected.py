@@ -142,6 +142,11 @@ def test_projected_run_stores_c_values_a_galaxy_and_matches_the_raw_route(projec
         assert projected.shape == raw.shape, fs
         np.testing.assert_allclose(projected, raw, rtol=5e-3, atol=5e-3 * np.abs(raw).max(), err_msg=fs)
     assert (workdir / "results/summary.md").is_file()
+    # each projected rule's log and benchmark (test_logs checks the other rules on the tiny run)
+    for rule, wildcards in (("extract_fit_sample", "pixels/b0000"), ("fit_projection", "pixels"),
+                            ("extract_projected", "cnn_conv/b0001"), ("gather_projected", "cnn_dense")):
+        assert (workdir / f"logs/{rule}/{wildcards}.log").is_file(), rule
+        assert (workdir / f"benchmarks/{rule}/{wildcards}.tsv").is_file(), rule
 
 
 @pytest.mark.integration

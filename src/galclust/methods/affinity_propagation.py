@@ -90,12 +90,13 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     check_fits(NAME, chosen, memory_bytes(n, d, params), n, params.get("available_bytes"))
     if chosen == EXACT:
         log_route(NAME, chosen, n, d)
+        given = _given_preference(params)
         ap = AffinityPropagation(
             damping=params["damping"],
             max_iter=max_iter,
             convergence_iter=int(params.get("convergence_iter", 15)),
-            preference=_given_preference(params),
             random_state=seed,
+            **({} if given is None else {"preference": given}),  # else scikit-learn's median
         ).fit(X)
         labels = np.asarray(ap.labels_, dtype=np.int64)
         info = {"route": chosen, "n_iter": int(ap.n_iter_), "converged": bool(ap.n_iter_ < max_iter)}
