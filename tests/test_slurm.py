@@ -163,6 +163,8 @@ def test_user_profile_dry_run(tmp_path):
     """`snakemake --profile slurm -n` from the repository root: what each job would ask for."""
     config = load_yaml(CONFIG)
     config["features"]["pixels"] = {"extractor": "pixels", "pca": 8}  # a CPU-only extractor
+    # a projected copy, as above feature_storage.projected_above_n galaxies
+    config["features"]["cnn_projected"] = {**config["features"]["cnn_dense"], "store": "projected"}
     config = write_config(tmp_path / "config.yaml", config)
     res = subprocess.run(
         [sys.executable, "-m", "snakemake", "--profile", "slurm", "-n", "--snakefile", "Snakefile",
@@ -184,6 +186,8 @@ def test_user_profile_dry_run(tmp_path):
     # CNN features on the GPU partition with a GPU, the pixel baseline on the CPU one without
     assert asks["extract[batch=b0000, extractor=refcnn]"] >= {"slurm_partition=gpu", "gpu=1"}
     assert asks["extract[batch=b0000, extractor=pixels]"] >= {"slurm_partition=CHANGE_ME", "gpu=0"}
+    assert asks["extract_projected[batch=b0000, fs=cnn_projected]"] >= {"slurm_partition=gpu", "gpu=1"}
+    assert asks["extract_fit_sample[batch=b0000, extractor=refcnn]"] >= {"slurm_partition=gpu", "gpu=1"}
     # clustering memory from the rule (N×N methods ask for more), every job with an account
     mem = lambda key: next(int(a[7:]) for a in asks[key] if a.startswith("mem_mb="))  # noqa: E731
     # each method's own prediction for N and d: ward's condensed distances never less than k-means

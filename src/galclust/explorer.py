@@ -14,10 +14,11 @@ Page size: thumbnails are packed into JPEG *atlases* (64 x 64 thumbnails
 per JPEG) rather than one data URI per galaxy: a lone 32x32 JPEG is mostly header
 (~600 bytes), a tile in an atlas ~150-250 bytes. The browser decodes each atlas once and
 crops a tile on a canvas when it is shown. ``max_thumbnails`` caps how many galaxies get
-one (a seeded sample; the rest show "no thumbnail"). Measured (bench/bench_similar.py,
-100,000 points, 32 px blob thumbnails, 10 neighbours each): all thumbnails 22.6 MB, written
-in 20 s, interactive in headless Chromium after 9.2 s; ``max_thumbnails=20000`` 11.0 MB,
-5.7 s. ~10 MB of that is the x, y, colour and neighbour arrays plus BokehJS (~1.5 MB).
+one (a seeded sample; the rest show "no thumbnail"). Measured (bench/bench_similar.py
+--explorer, 100,000 points, 32 px blob thumbnails, 10 neighbours each, 2 cores otherwise
+idle): all thumbnails 22.6 MB, written in 4.5 s, interactive in headless Chromium after
+2.3 s; ``max_thumbnails=20000`` 11.0 MB, 2.6 s. ~10 MB of that is the x, y, colour and
+neighbour arrays plus BokehJS (~1.5 MB).
 The numeric columns travel as base64 binary
 arrays inside Bokeh's document JSON.
 
