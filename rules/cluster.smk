@@ -81,6 +81,8 @@ rule dendrogram:
     params:
         leaves=PLAN.config["report"]["dendrogram_leaves"],
         seed=PLAN.seed,
+        # its route and micro-clusters at scale are the clustering's own
+        settings=lambda w: PLAN.jobs[w.job].params,
     script:
         "../scripts/dendrogram.py"
 

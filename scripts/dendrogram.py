@@ -18,4 +18,5 @@ with job_log(smk.log[0], smk.output):
         smk.input.reduced,
         smk.input.images,
         smk.output[0],
+        smk.params.settings,
     )

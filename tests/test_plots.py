@@ -262,6 +262,27 @@ def test_dendrogram_with_images(tmp_path: Path, images: np.ndarray) -> None:
     no_temp_files(tmp_path)
 
 
+def test_dendrogram_over_micro_clusters(tmp_path: Path, images: np.ndarray) -> None:
+    """At scale the tree is drawn over weighted micro-clusters (the ward job's scalable route):
+    unit weights give scipy's own tree; with micro-clusters the counts are galaxies."""
+    from scipy.cluster.hierarchy import linkage
+
+    from galclust.methods._scale import microclusters
+    from galclust.methods._ward import ward_linkage
+
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(len(images), 12)) + np.repeat(np.eye(4, 12) * 6, [30, 30, 30, 40], axis=0)
+    exact = linkage(feats, "ward")
+    np.testing.assert_allclose(ward_linkage(feats, np.ones(len(feats))), exact, rtol=1e-12, atol=1e-12)
+    centres, weights, assign = microclusters(feats.astype(np.float32), 40, 0)
+    units = (ward_linkage(centres, weights), assign)
+    z = plots.dendrogram_with_images(feats, images, tmp_path / "micro.png", n_leaves=16, units=units)
+    assert z.shape == (len(centres) - 1, 4) and z[-1, 3] == len(centres)
+    assert_png(tmp_path / "micro.png")
+    with pytest.raises(ValueError, match="assignments"):
+        plots.dendrogram_with_images(feats, images, tmp_path / "bad.png", units=(units[0], assign[:-1]))
+
+
 def test_dendrogram_small_and_errors(tmp_path: Path) -> None:
     imgs = blobs(5, size=16)
     z = plots.dendrogram_with_images(np.arange(10.0).reshape(5, 2) ** 2, imgs, tmp_path / "d.png")

@@ -95,3 +95,41 @@ def ward_cut(centres: np.ndarray, weights: np.ndarray, n_clusters: int) -> np.nd
     roots = np.array([find(i) for i in range(m)])
     _, labels = np.unique(roots, return_inverse=True)
     return labels.astype(np.int64)
+
+
+def ward_linkage(centres: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """scipy-format linkage (m − 1, 4) of weighted Ward on m points: merged ids, height, points.
+
+    Heights are scipy's Ward distances, ``sqrt(2 · w_A·w_B/(w_A+w_B)·‖c_A − c_B‖²)``, which for
+    unit weights is exactly ``scipy.cluster.hierarchy.linkage(X, "ward")``; the fourth column
+    counts the m points under each merge, as scipy's does (the rows they stand for are the
+    sums of their weights). Memory O(m·d).
+    """
+    c = np.array(centres, dtype=np.float64, copy=True)
+    w = np.asarray(weights, dtype=np.float64).copy()
+    m = len(c)
+    if m < 2:
+        raise ValueError(f"a linkage needs at least 2 points; got {m}")
+    ma, mb, mh = _nn_chain(c, w)
+    # stable sort by height: the chain's discovery order already respects each merge's inputs
+    order = np.argsort(mh, kind="mergesort")
+    parent = np.arange(m)
+    cluster = np.arange(m)  # root slot -> its scipy cluster id
+    size = np.ones(m)
+    z = np.empty((m - 1, 4), dtype=np.float64)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for row, t in enumerate(order):
+        ra, rb = find(int(ma[t])), find(int(mb[t]))
+        ia, ib = cluster[ra], cluster[rb]
+        z[row] = (min(ia, ib), max(ia, ib), np.sqrt(2.0 * max(mh[t], 0.0)), size[ra] + size[rb])
+        keep, drop = min(ra, rb), max(ra, rb)
+        parent[drop] = keep
+        size[keep] = size[ra] + size[rb]
+        cluster[keep] = m + row
+    return z

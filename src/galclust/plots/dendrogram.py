@@ -72,8 +72,14 @@ def dendrogram_with_images(
     seed: int = 0,
     title: str = "",
     examples_per_node: int = 4,
+    units: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Draw the Ward dendrogram of ``features`` with example images; return the linkage.
+
+    ``units``: at scale, ``(linkage, assignment)`` of a Ward tree over m weighted
+    micro-clusters (:func:`galclust.methods._ward.ward_linkage`, its fourth column counting
+    galaxies) and each galaxy's micro-cluster; then nothing N × N is built and the tree's
+    leaves are micro-clusters, labelled with their galaxy counts.
 
     ``features`` is (N, d), ``images`` (N, H, W, 3) in [0, 1], or None for
     features without images (then the top nodes show their sizes only). The linkage is
@@ -109,13 +115,29 @@ def dendrogram_with_images(
             f"{n_leaves}, {n_image_levels}, {examples_per_node}, {seed}"
         )
 
-    z = linkage(x, method="ward")
+    n_galaxies = n
+    assign = None
+    if units is None:
+        z = linkage(x, method="ward")
+        leaf_counts = np.ones(n, dtype=int)
+    else:
+        z, assign = np.asarray(units[0], dtype=np.float64), np.asarray(units[1], dtype=np.int64)
+        if len(assign) != n:
+            raise ValueError(f"units: {len(assign)} assignments for {n} rows of features")
+        n = len(z) + 1  # the tree's leaves are the micro-clusters from here on
+        leaf_counts = np.bincount(assign, minlength=n)
     p = min(n_leaves, n)
-    counts = z[:, 3].astype(int)
+    counts = np.concatenate([leaf_counts, np.zeros(n - 1, dtype=int)])  # galaxies under each node
+    for row, (a, b) in enumerate(z[:, :2].astype(int)):
+        counts[n + row] = counts[a] + counts[b]
 
     def leaf_label(node: int) -> str:
         """Member count of a leaf of the truncated tree."""
-        return "1" if node < n else str(counts[node - n])
+        return str(counts[node])
+
+    def galaxies_under(node: int) -> np.ndarray:
+        members = _node_members(z, node, n)
+        return members if assign is None else np.flatnonzero(np.isin(assign, members))
 
     fig_w, fig_h = max(9.0, 2.0 + 0.3 * p), 7.5
     ax_left, ax_bottom, ax_h_in = 0.9, 0.75, fig_h - 0.75 - (0.6 if title else 0.25)
@@ -146,7 +168,7 @@ def dendrogram_with_images(
         ax.spines[spine].set_visible(False)
 
     for node, level in top:
-        members = _node_members(z, node, n)
+        members = galaxies_under(node)
         if imgs is None:
             ax.annotate(f"{len(members)}", pos[node], xytext=(0, 4), textcoords="offset points",
                         ha="center", fontsize=8, color="0.15")
@@ -177,7 +199,8 @@ def dendrogram_with_images(
 
     heading = f"{title} — " if title else ""
     fig.suptitle(
-        f"{heading}Ward dendrogram of {n} galaxies, last {p} clusters",
+        f"{heading}Ward dendrogram of {n_galaxies} galaxies"
+        + (f" ({n} micro-clusters)" if assign is not None else "") + f", last {p} clusters",
         y=1.0 - 0.1 / fig_h, va="top", fontsize=12,
     )
     save_figure(fig, path)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import GalclustError
 from ..store import read_array, read_attrs
 from .common import PathLike, images_for, placeholder_figure, read_labels
+
+log = logging.getLogger(__name__)
 
 
 def plot_clustering(fs_name: str, job_name: str, n_examples: int, seed: int, labels_path: PathLike,
@@ -30,14 +34,30 @@ def plot_clustering(fs_name: str, job_name: str, n_examples: int, seed: int, lab
 
 
 def dendrogram(fs_name: str, n_leaves: int, seed: int, labels_path: PathLike, reduced: PathLike,
-               image_stores: Sequence[PathLike], out: PathLike) -> None:
-    """The ward tree of a feature set, truncated to ``n_leaves``, with example images at its top nodes."""
+               image_stores: Sequence[PathLike], out: PathLike, settings: dict[str, Any] | None = None) -> None:
+    """The ward tree of a feature set, truncated to ``n_leaves``, with example images at its top nodes.
+
+    ``settings``: the ward job's; on its scalable route the tree is drawn over the same
+    micro-clusters the clustering merged (memory O(N·d), not the exact tree's 4 N² bytes).
+    """
+    from ..methods import METHODS
     from ..plots import dendrogram_with_images
 
     ids, _ = read_labels(labels_path)
     X = read_array(reduced, "features")
     images = images_for(image_stores, ids) if image_stores else None
-    dendrogram_with_images(X, images, out, n_leaves=n_leaves, seed=seed,
+    units = None
+    settings = settings or {}
+    if METHODS["agglomerative"].route(settings, *X.shape) != "exact":
+        from ..methods._scale import as_features, microclusters
+        from ..methods._ward import ward_linkage
+        from ..methods.agglomerative import N_MICRO
+
+        centres, weights, assign = microclusters(as_features(X), int(settings.get("n_microclusters", N_MICRO)),
+                                                 seed, int(settings.get("micro_iter", 3)))
+        log.info("%s: dendrogram over %d weighted micro-clusters of %d galaxies", fs_name, len(centres), len(X))
+        units = (ward_linkage(centres, weights), assign)
+    dendrogram_with_images(X, images, out, n_leaves=n_leaves, seed=seed, units=units,
                            title=f"{read_attrs(reduced).get('label', fs_name)}")
 
 
