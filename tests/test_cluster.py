@@ -242,3 +242,13 @@ def test_degenerate_clusterings_are_named():
     assert degenerate(scores(X, np.r_[np.zeros(95, int), np.ones(5, int)])) == "one cluster holds 95%"
     assert degenerate(scores(X, np.r_[np.zeros(50, int), np.ones(50, int)])) is None
     assert degenerate(scores(X, np.zeros(100, int))) == "a single cluster"
+
+
+def test_laplacian_spectrum_of_a_large_set_uses_a_seeded_sample():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 6, (4, 8))
+    X = (centres[rng.integers(0, 4, 3000)] + rng.normal(size=(3000, 8))).astype(np.float32)
+    sampled = laplacian_spectrum(X, n_neighbors=10, n_eigenvalues=8, seed=1, sample=1000)
+    assert np.array_equal(sampled, laplacian_spectrum(X, n_neighbors=10, n_eigenvalues=8, seed=1, sample=1000))
+    # four separated clusters: four (near) zero eigenvalues and the gap after them, in the sample too
+    assert np.all(sampled[:4] < 1e-6) and sampled[4] > 1e-3
