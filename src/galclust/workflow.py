@@ -91,6 +91,7 @@ class Plan:
                                   f"(columns: {', '.join(columns)})")
         self._check_rows()
         self._check_writable()
+        _ = self.projected  # `store: projected` where a feature set cannot be: its key, before any job
         for name, fs in self.features.items():
             pca = fs.get("pca", False)
             if "from" in fs or isinstance(pca, bool) or not isinstance(pca, int):
@@ -270,24 +271,27 @@ class Plan:
         fs = self.features[name]
         return fs["extractor"] + (TTA_SUFFIX if fs.get("tta") else "")
 
+    def _extracted(self, name: str) -> bool:
+        """Whether a feature set is extracted from the images (not a view, not a user's file)."""
+        fs = self.features[name]
+        return "from" not in fs and fs["extractor"] != "file"
+
     def extractors(self) -> list[str]:
         """Feature stores (extractor, ``-d4`` with TTA) used by image-based feature sets."""
-        return sorted({self.store_name(n) for n, fs in self.features.items()
-                       if "from" not in fs and fs["extractor"] != "file"})
+        return sorted({self.store_name(n) for n in self.features if self._extracted(n)})
 
     def raw_stores(self) -> list[str]:
         """The feature stores kept raw for every batch: projected feature sets read raw layers
         from the first batches only (temporary stores)."""
         projected = set(self.projected)
-        return sorted({self.store_name(n) for n, fs in self.features.items()
-                       if "from" not in fs and fs["extractor"] != "file" and n not in projected})
+        return sorted({self.store_name(n) for n in self.features if self._extracted(n) and n not in projected})
 
     def _streamed(self, name: str) -> bool:
         """Whether a feature set's raw features stream from per-batch stores (not views, user
         files, or extractors read whole such as morphometrics' imputation)."""
-        fs = self.features[name]
-        if "from" in fs or fs["extractor"] == "file":
+        if not self._extracted(name):
             return False
+        fs = self.features[name]
         model = self.model_of(self.store_name(name))
         kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
         return kind.read is None
