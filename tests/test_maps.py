@@ -134,3 +134,24 @@ def test_physical_missing_column_is_a_config_error(tmp_path, sample) -> None:
     assert not (tmp_path / "p.png").exists() and not (tmp_path / "c.png").exists()
     with pytest.raises(ValueError, match="not in the catalog"):
         physical_pairs(cat, np.array(["nobody"] * len(labels)), labels, [("ellipticity", "lambda_r")], tmp_path / "p.png")
+
+
+def test_a_large_map_is_fitted_on_a_sample_and_the_rest_placed_by_neighbours() -> None:
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    from galclust.stages.maps import map_xy
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 8, (3, 10))
+    truth = rng.integers(0, 3, 900)
+    X = (centres[truth] + rng.normal(size=(900, 10))).astype(np.float32)
+    settings = {"method": "tsne", "perplexity": 20, "n_neighbors": 10, "sample": 300}
+    xy, how = map_xy(X, settings, seed=3)
+    assert xy.shape == (900, 2) and "300" in how
+    assert np.array_equal(xy, map_xy(X, settings, seed=3)[0])
+    # sampled rows keep their fitted positions; the others fall among their own kind on the map
+    rows = np.sort(np.random.default_rng(3).choice(900, size=300, replace=False))
+    fitted, _ = map_xy(X[rows], {**settings, "sample": 1000}, seed=3)
+    np.testing.assert_array_equal(xy[rows], fitted)
+    assert adjusted_rand_score(truth, KMeans(3, n_init=4, random_state=0).fit_predict(xy)) > 0.95
