@@ -49,6 +49,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .neighbours import NeighbourIndex, as_features, all_neighbours, drop_self
+from .sampling import seeded_rows
 
 NOISE = -1
 _FORMAT = "galclust-assigner"
@@ -213,8 +214,7 @@ class KNNAssigner(_Saved):
             raise ValueError(f"k = {self.k} needs more than {self.k} reference galaxies; got {len(X)}")
         self.index_ = index if index is not None else NeighbourIndex(seed=self.seed, **self.index_params).fit(X)
         # the reference's own scale: mean distance of a sample of galaxies to their k others
-        rng = np.random.default_rng(self.seed)
-        sample = np.sort(rng.choice(len(X), size=min(len(X), self.scale_sample), replace=False))
+        sample = seeded_rows(len(X), self.scale_sample, self.seed)
         dist, _ = drop_self(*self.index_.query(X[sample], self.k + 1), sample)
         mean = dist.mean(axis=1)
         self.threshold_ = float(np.quantile(mean, self.outlier_quantile))

@@ -16,6 +16,7 @@ from sklearn import metrics
 from .config import ClusteringJob
 from .errors import GalclustError
 from .methods import NOISE, ClusteringResult
+from .sampling import seeded_rows
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,7 @@ def laplacian_spectrum(X: np.ndarray, n_neighbors: int = 10, n_eigenvalues: int 
     from sklearn.neighbors import kneighbors_graph
 
     if len(X) > sample:
-        rows = np.sort(np.random.default_rng(seed).choice(len(X), size=sample, replace=False))
-        X = np.asarray(X)[rows]
+        X = np.asarray(X)[seeded_rows(len(X), sample, seed)]
     graph = kneighbors_graph(np.asarray(X, dtype=np.float64), n_neighbors=n_neighbors, include_self=True)
     affinity = 0.5 * (graph + graph.T)
     laplacian = csgraph.laplacian(affinity, normed=True)

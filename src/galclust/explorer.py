@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_text_atomic
+from .sampling import seeded_rows
 
 ATLAS_SIDE = 64  # tiles per atlas row and column
 _N_CATEGORICAL = 20
@@ -247,7 +248,7 @@ def _explorer_html(
             raise ValueError(f"thumbnails must be (N, s, s, 3) for {n} ids; got {thumbs.shape}")
         chosen = np.arange(n)
         if max_thumbnails is not None and max_thumbnails < n:
-            chosen = np.sort(np.random.default_rng(seed).choice(n, size=max_thumbnails, replace=False))
+            chosen = seeded_rows(n, max_thumbnails, seed)
         slot[chosen] = np.arange(len(chosen), dtype=np.int32)
         from .plots._common import to_uint8  # noqa: PLC0415
 

@@ -41,6 +41,12 @@ def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
     return int(4 * n * d * 4 + 48 * n + 6 * m * d * 8 + 2 * 256 * m * 8)
 
 
+def microclusters_of(X: np.ndarray, params: Mapping[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The scalable route's micro-clusters (centres, weights, each row's micro-cluster): also
+    what the dendrogram of a scalable ward job merges, so that it draws the clustering's tree."""
+    return microclusters(X, int(params.get("n_microclusters", N_MICRO)), seed, int(params.get("micro_iter", 3)))
+
+
 def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:
     """Ward clustering of the rows of X into ``params['k']`` clusters."""
     X = as_features(X)
@@ -54,7 +60,7 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
         return ClusteringResult(np.asarray(labels, dtype=np.int64), {"route": chosen})
     n_micro = int(params.get("n_microclusters", N_MICRO))
     log_route(NAME, chosen, n, d, f"ward on {min(n_micro, n)} weighted k-means micro-clusters")
-    centres, weights, assign = microclusters(X, n_micro, seed, int(params.get("micro_iter", 3)))
+    centres, weights, assign = microclusters_of(X, params, seed)
     micro_labels = ward_cut(centres, weights, k)
     labels = canonical_labels(micro_labels[assign])
     info = {"route": chosen, "n_microclusters": int(len(centres))}

@@ -30,6 +30,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import DBSCAN
 
+from ..sampling import seeded_rows
 from ._scale import EXACT, as_features, canonical_labels, check_fits, choose_route, knn, knn_bytes, log_route
 from .base import NOISE, ClusteringResult, Method
 
@@ -75,9 +76,8 @@ def knee_eps(X: np.ndarray, min_samples: int, seed: int, sample: int = KNEE_SAMP
     from sklearn.neighbors import NearestNeighbors  # noqa: PLC0415
 
     n = len(X)
-    rows = np.sort(np.random.default_rng(seed).choice(n, size=min(n, sample), replace=False))
     k = min(min_samples, n)
-    dist, _ = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X[rows])  # the row itself first
+    dist, _ = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X[seeded_rows(n, sample, seed)])  # the row itself first
     curve = np.sort(dist[:, k - 1].astype(np.float64))
     if curve[-1] <= curve[0]:
         if curve[-1] > 0:

@@ -49,12 +49,11 @@ def dendrogram(fs_name: str, n_leaves: int, seed: int, labels_path: PathLike, re
     units = None
     settings = settings or {}
     if METHODS["agglomerative"].route(settings, *X.shape) != "exact":
-        from ..methods._scale import as_features, microclusters
+        from ..methods._scale import as_features
         from ..methods._ward import ward_linkage
-        from ..methods.agglomerative import N_MICRO
+        from ..methods.agglomerative import microclusters_of
 
-        centres, weights, assign = microclusters(as_features(X), int(settings.get("n_microclusters", N_MICRO)),
-                                                 seed, int(settings.get("micro_iter", 3)))
+        centres, weights, assign = microclusters_of(as_features(X), settings, seed)
         log.info("%s: dendrogram over %d weighted micro-clusters of %d galaxies", fs_name, len(centres), len(X))
         units = (ward_linkage(centres, weights), assign)
     dendrogram_with_images(X, images, out, n_leaves=n_leaves, seed=seed, units=units,

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..sampling import seeded_rows
 from ..store import create_store, read_array, read_attrs, read_ids
 from ..tables import read_table
 from .common import PathLike, images_for, placeholder_figure, provenance, read_labels
@@ -42,7 +43,7 @@ def map_xy(X: np.ndarray, settings: dict[str, Any], seed: int) -> tuple[np.ndarr
         return np.asarray(REDUCERS[method].fit_transform(X, params, seed, None).values, np.float32), method
     from ..neighbours import NeighbourIndex
 
-    rows = np.sort(np.random.default_rng(seed).choice(len(X), size=sample, replace=False))
+    rows = seeded_rows(len(X), sample, seed)
     fitted = np.asarray(REDUCERS[method].fit_transform(X[rows], params, seed, None).values, np.float32)
     index = NeighbourIndex(seed=seed, query_threads=2).fit(X[rows])
     _, nearest = index.query(X, min(MAP_NEIGHBOURS, sample))

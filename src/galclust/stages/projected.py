@@ -42,8 +42,6 @@ def fit_projection(name: str, fs: dict[str, Any], model: dict[str, Any] | None, 
     from ..plots import pca_variance
 
     _, n_rows, width, blocks, prefix, standardise = raw_features(name, fs, model, sample_stores)
-    if fs.get("standardise") is not None:
-        standardise = fs["standardise"]
     if n_rows < 2:
         raise GalclustError(f"feature set '{name}': {n_rows} galaxies to fit its projection on, at least 2 are needed")
     projection, _, pca, fitted = fit_projection_on(fs, blocks, n_rows, width, standardise, prefix)

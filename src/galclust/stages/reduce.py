@@ -44,24 +44,28 @@ def standardised(blocks: Blocks) -> tuple[Blocks, np.ndarray, np.ndarray]:
 
 def raw_features(name: str, fs: dict[str, Any], model: dict[str, Any] | None,
                  feature_stores: Sequence[PathLike]) -> tuple[np.ndarray, int, int, Blocks, str, bool]:
-    """(ids, rows, columns, blocks, label prefix, z-score by default?) of a feature set's raw
-    features: streamed from the batch stores, read whole where the extractor says so, or a file."""
+    """(ids, rows, columns, blocks, label prefix, z-score?) of a feature set's raw features:
+    streamed from the batch stores, read whole where the extractor says so, or a file. z-score:
+    the feature set's ``standardise`` if set, else its extractor's default (none for files)."""
     from ..extractors import EXTRACTORS
 
+    chosen = fs.get("standardise")
     if fs["extractor"] == "file":
         ids, X = load_user_features(fs, name)
-        return ids, len(X), X.shape[1], in_memory_blocks(X), fs.get("label", Path(fs["file"]).stem), False
+        return (ids, len(X), X.shape[1], in_memory_blocks(X), fs.get("label", Path(fs["file"]).stem),
+                bool(chosen))
     kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
+    standardise = kind.standardise if chosen is None else bool(chosen)
     prefix = kind.label(model or {})
     stores = [str(p) for p in feature_stores]
     if kind.read is not None:
         ids, X = kind.read(stores, fs)
-        return ids, len(X), X.shape[1], in_memory_blocks(X), prefix, kind.standardise
+        return ids, len(X), X.shape[1], in_memory_blocks(X), prefix, standardise
     array = kind.array(fs)
     ids = np.concatenate([read_ids(p) for p in stores]) if stores else np.array([], str)
     width = row_width(stores[0], array) if stores else 0
     blocks = lambda: (b.reshape(len(b), -1) for _, b in iter_blocks(stores, array, 512))  # noqa: E731
-    return ids, count_rows(stores), width, blocks, prefix, kind.standardise
+    return ids, count_rows(stores), width, blocks, prefix, standardise
 
 
 def fit_projection_on(fs: dict[str, Any], blocks: Blocks, n_rows: int, width: int, standardise: bool,
@@ -168,8 +172,6 @@ def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None, view: di
         return
 
     ids, n_rows, width, blocks, prefix, standardise = raw_features(name, fs, model, feature_stores)
-    if fs.get("standardise") is not None:
-        standardise = fs["standardise"]
     if n_rows < 2:
         raise GalclustError(f"feature set '{name}': {n_rows} galaxies, at least 2 are needed")
     attrs: dict[str, Any] = {**provenance({"fs": fs, "model": model}), "feature_set": name, "settings": fs,
