@@ -7,6 +7,8 @@ rule train_model:
         ),
         # ancient: only the training galaxies' targets (params.targets) trigger a retrain
         catalog=ancient(rules.catalog.output[0]),
+        # a fine-tuned backbone's starting weights, when a local file
+        weights=lambda w: PLAN.train_inputs(w.model),
     output:
         model=paths.MODEL,
         history=paths.MODEL_HISTORY,
@@ -31,7 +33,7 @@ rule train_model:
         runtime=240,
     params:
         kind=lambda w: PLAN.config["models"][w.model]["kind"],
-        train=lambda w: PLAN.config["models"][w.model]["train"],
+        train=lambda w: PLAN.train_settings(w.model),
         seed=PLAN.seed,
         targets=lambda w: PLAN.training_digest(w.model),
     script:

@@ -68,10 +68,11 @@ from .precision import (
     configure_precision, dtype_policy, effective_policy, enable_mixed_precision, gpu_available, precision_policy,
     with_dtype_policy,
 )
+from .supervised import FitResult, Head, fit_supervised
 
 __all__ = [
     "BACKBONES", "GAP", "BackboneExtractor", "BackboneSpec", "DihedralAverage", "build_backbone",
-    "configure_precision", "default_batch_size", "dihedral_views", "enable_mixed_precision", "gpu_available",
+    "configure_precision", "default_batch_size", "dihedral_views", "enable_mixed_precision", "fine_tune_backbone", "gpu_available",
     "imagenet_weights_path", "keras_cache_dir", "precision_policy", "with_dtype_policy",
 ]
 
@@ -453,3 +454,52 @@ class BackboneExtractor:
             "preprocessing": f"x*255, bilinear antialiased resize to {self.input_size}, "
                              f"keras.applications.{BACKBONES[self.backbone].module}.preprocess_input",
         }
+
+
+def fine_tune_backbone(
+    name: str,
+    weights: str | os.PathLike[str] | None,
+    images: np.ndarray,
+    target: np.ndarray,
+    task: str,
+    *,
+    input_size: int | None = None,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    validation_fraction: float,
+    test_fraction: float,
+    augment: bool = True,
+    seed: int = 0,
+) -> tuple[Any, FitResult]:
+    """Fine-tune a backbone on catalog labels, as seed 003 fine-tuned an ImageNet ResNet.
+
+    The network trained is [the study's augmentation] → the extractor's own preprocessing →
+    the backbone (all layers trainable) → global average pooling → dropout → the task's head
+    (:mod:`galclust.supervised`). Returns the backbone alone (same layer names, so the
+    feature set's layers cut it as before) and the training record.
+    """
+    import keras
+    from keras import layers
+
+    from .cnn import study_augmentation
+
+    spec = _spec(name)
+    built: dict[str, Any] = {}
+
+    def build(head: Head) -> Any:
+        backbone = build_backbone(name, weights, input_size, mixed_precision=False, seed=seed)
+        size = int(backbone.inputs[0].shape[1] or input_size or spec.input_size)
+        inputs = keras.Input(np.shape(images)[1:], name="image")
+        x = study_augmentation()(inputs) if augment else inputs
+        x = backbone(_preprocess_layer(spec, size)(x))
+        x = layers.GlobalAveragePooling2D(name="head_pool")(x)
+        x = layers.Dropout(0.25, name="head_dropout")(x)
+        outputs = layers.Dense(head.units, activation=head.activation, name="head_output")(x)
+        built["backbone"] = backbone
+        return keras.Model(inputs, outputs, name=f"{name}_fine_tune")
+
+    _, result = fit_supervised(build, images, target, task, epochs=epochs, batch_size=batch_size,
+                               learning_rate=learning_rate, validation_fraction=validation_fraction,
+                               test_fraction=test_fraction, seed=seed)
+    return built["backbone"], result

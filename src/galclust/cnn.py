@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .supervised import FitResult, Head, fit_supervised
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,27 @@ FLATTEN = "flatten"
 DENSE_128 = "dense_128"
 
 
-def build_reference_cnn(input_size: int = 80, *, augment: bool = True) -> Any:
-    """The study's network: five conv layers, dense 128, dense 64, one linear output.
+def study_augmentation(name: str = "augment") -> Any:
+    """The study's augmentation (zoom ±25 %, rotation ±45°, flips, shifts of 5 %) as one block;
+    Keras applies it in training only."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal_and_vertical"),
+            layers.RandomRotation(45 / 360, fill_mode="constant"),
+            layers.RandomZoom((-0.25, 0.25), fill_mode="constant"),
+            layers.RandomTranslation(0.05, 0.05, fill_mode="constant"),
+        ],
+        name=name,
+    )
+
+
+def build_reference_cnn(input_size: int = 80, *, augment: bool = True, n_outputs: int = 1,
+                        output_activation: str | None = None) -> Any:
+    """The study's network: five conv layers, dense 128, dense 64, one linear output
+    (``n_outputs`` outputs with ``output_activation`` for other targets: softmax for classes).
 
     With ``augment`` the study's augmentation (zoom ±25 %, rotation ±45°, flips,
     shifts of 5 %) is a block at the input; Keras applies it in training only, so
@@ -34,15 +54,7 @@ def build_reference_cnn(input_size: int = 80, *, augment: bool = True) -> Any:
     inputs = keras.Input((input_size, input_size, 3), name="image")
     x = inputs
     if augment:
-        x = keras.Sequential(
-            [
-                layers.RandomFlip("horizontal_and_vertical"),
-                layers.RandomRotation(45 / 360, fill_mode="constant"),
-                layers.RandomZoom((-0.25, 0.25), fill_mode="constant"),
-                layers.RandomTranslation(0.05, 0.05, fill_mode="constant"),
-            ],
-            name="augment",
-        )(x)
+        x = study_augmentation()(x)
     x = layers.Conv2D(64, 6, activation="relu", name="conv1")(x)
     x = layers.Dropout(0.5, name="drop1")(x)
     x = layers.Conv2D(96, 5, activation="relu", name="conv2")(x)
@@ -59,36 +71,8 @@ def build_reference_cnn(input_size: int = 80, *, augment: bool = True) -> Any:
     x = layers.Dense(128, activation="relu", name=DENSE_128)(x)
     x = layers.Dropout(0.25, name="drop6")(x)
     x = layers.Dense(64, name="dense_64")(x)
-    outputs = layers.Dense(1, name="output")(x)
+    outputs = layers.Dense(n_outputs, activation=output_activation, name="output")(x)
     return keras.Model(inputs, outputs, name="reference_cnn")
-
-
-@dataclass
-class TrainResult:
-    """What a training run produced, besides the model."""
-
-    history: dict[str, list[float]]
-    test_pearson: float
-    test_spearman: float
-    n_train: int
-    n_validation: int
-    n_test: int
-    split: dict[str, list[int]] = field(default_factory=dict)
-
-
-def split_indices(
-    n: int, validation_fraction: float, test_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A seeded train/validation/test split of ``n`` rows (each part ≥ 1 row)."""
-    if n < 3:
-        raise ValueError(f"need at least 3 galaxies with a training target, got {n}")
-    order = np.random.default_rng(seed).permutation(n)
-    n_test = int(round(n * test_fraction))
-    n_val = max(1, int(round(n * validation_fraction)))
-    n_train = n - n_val - n_test
-    if n_train < 1:
-        raise ValueError(f"{n} galaxies are too few for the requested validation/test fractions")
-    return order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :]
 
 
 def train_reference_cnn(
@@ -101,47 +85,22 @@ def train_reference_cnn(
     validation_fraction: float = 0.15,
     test_fraction: float = 0.15,
     augment: bool = True,
+    task: str = "regression",
     seed: int = 0,
-) -> tuple[Any, TrainResult]:
-    """Train the reference CNN to regress ``target`` from ``images`` (N, s, s, 3).
+) -> tuple[Any, FitResult]:
+    """Train the reference CNN on ``target`` from ``images`` (N, s, s, 3).
 
-    Adam, MSE, reduce-on-plateau (patience 5, factor 0.2, floor 1e-5) on the
-    validation loss, as in the study. Returns the model and a :class:`TrainResult`.
+    ``task`` regression: one column (the study's λ_R) or several (vote fractions), MSE;
+    classification: class names, softmax and class-weighted cross-entropy
+    (:mod:`galclust.supervised`). Adam and reduce-on-plateau as in the study.
     """
-    import keras
-    from scipy import stats
+    def build(head: Head) -> Any:
+        return build_reference_cnn(np.shape(images)[1], augment=augment, n_outputs=head.units,
+                                   output_activation=head.activation)
 
-    keras.utils.set_random_seed(seed)
-    images = np.asarray(images, dtype=np.float32)
-    target = np.asarray(target, dtype=np.float32)
-    train, val, test = split_indices(len(images), validation_fraction, test_fraction, seed)
-    model = build_reference_cnn(images.shape[1], augment=augment)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    reduce_lr = keras.callbacks.ReduceLROnPlateau(
-        monitor="val_loss", factor=0.2, patience=5, min_lr=1e-5
-    )
-    fit = model.fit(
-        images[train],
-        target[train],
-        validation_data=(images[val], target[val]),
-        epochs=epochs,
-        batch_size=batch_size,
-        shuffle=True,
-        callbacks=[reduce_lr],
-        verbose=2,
-    )
-    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
-    pearson = spearman = float("nan")
-    if len(test) >= 3:
-        predicted = model.predict(images[test], batch_size=batch_size, verbose=0).ravel()
-        if np.std(predicted) > 0:
-            pearson = float(stats.pearsonr(predicted, target[test])[0])
-            spearman = float(stats.spearmanr(predicted, target[test])[0])
-    result = TrainResult(
-        history, pearson, spearman, len(train), len(val), len(test),
-        {"train": train.tolist(), "validation": val.tolist(), "test": test.tolist()},
-    )
-    return model, result
+    return fit_supervised(build, images, target, task, epochs=epochs, batch_size=batch_size,
+                          learning_rate=learning_rate, validation_fraction=validation_fraction,
+                          test_fraction=test_fraction, seed=seed)
 
 
 def save_model(model: Any, path: str | os.PathLike[str]) -> None:

@@ -21,6 +21,7 @@ from .extractors import EXTRACTORS
 from .methods import METHODS
 from .methods._scale import check_method_fits
 from .stages.extract import TTA_SUFFIX, split_store_name
+from .supervised import target_columns
 
 MB = 10**6
 #: Snakemake's own headroom for a clustering job (Python, numpy, scikit-learn, the features)
@@ -72,8 +73,7 @@ class Plan:
             return []
         used = {split_store_name(s)[0] for s in self.extractors()}
         models = self.config["models"]
-        return sorted(m for m in used if m in models and EXTRACTORS[models[m]["kind"]].train is not None
-                      and not models[m].get("path"))
+        return sorted(m for m in used if m in models and self.is_trained(m))
 
     def check(self) -> None:
         """What can only be checked against the catalog, before any job: truth columns exist, and
@@ -345,20 +345,35 @@ class Plan:
         models = self.config["models"]
         if self.reference is not None:
             return []  # taken from the reference run
-        return sorted(
-            m for m in used
-            if m in models and EXTRACTORS[models[m]["kind"]].train is not None and not models[m].get("path")
-        )
+        return sorted(m for m in used if m in models and self.is_trained(m))
+
+    def is_trained(self, model: str) -> bool:
+        """Whether the workflow trains this model (its kind trains it, and no ``path`` is given)."""
+        settings = self.config["models"][model]
+        kind = EXTRACTORS[settings["kind"]]
+        return kind.train is not None and kind.trains(settings) and not settings.get("path")
+
+    def train_settings(self, model: str) -> dict[str, Any]:
+        """What a training job reads: the ``train`` block, plus the model keys its kind trains
+        from (a backbone's architecture and starting weights), so changing them retrains it."""
+        settings = self.config["models"][model]
+        kind = EXTRACTORS[settings["kind"]]
+        return {**settings["train"], **{k: settings.get(k) for k in kind.train_keys}}
+
+    def train_inputs(self, model: str) -> list[str]:
+        """Local files a training job starts from (a backbone's weights file)."""
+        settings = self.config["models"][model]
+        return EXTRACTORS[settings["kind"]].model_files(settings)
 
     def model_inputs(self, extractor: str) -> list[str]:
         """Files an extractor needs: a trained or given model, or a local weights file."""
         model = self.model_of(extractor)
         if model is None:
             return []
-        kind = EXTRACTORS[model["kind"]]
-        if kind.train is None and not model.get("path"):
-            return kind.model_files(model)
-        return [self.model_file(split_store_name(extractor)[0])]
+        name = split_store_name(extractor)[0]
+        if not model.get("path") and not self.is_trained(name):
+            return EXTRACTORS[model["kind"]].model_files(model)
+        return [self.model_file(name)]
 
     def model_file(self, model: str) -> str:
         """The .keras file of a trained (or given) model."""
@@ -380,13 +395,14 @@ class Plan:
         rows = self.catalog[: self.training_batches(model) * self.config["batch_size"]]
         if not EXTRACTORS[model_cfg["kind"]].needs_target:  # self-supervised: the galaxies alone
             return rows_digest(rows, ["id"])
-        target = model_cfg["train"]["target"]
-        if target not in rows.colnames:
-            raise ConfigError(
-                f"config key 'models.{model}.train.target': the catalog has no column '{target}' "
-                f"(columns: {', '.join(rows.colnames)})"
-            )
-        return rows_digest(rows, ["id", target])
+        targets = target_columns(model_cfg["train"])
+        for target in targets:
+            if target not in rows.colnames:
+                raise ConfigError(
+                    f"config key 'models.{model}.train.target': the catalog has no column '{target}' "
+                    f"(columns: {', '.join(rows.colnames)})"
+                )
+        return rows_digest(rows, ["id", *targets])
 
     def n_rows(self, name: str) -> int:
         """Galaxies in a feature set: the catalog's, or the rows of a user's feature file."""

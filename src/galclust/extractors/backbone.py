@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
+from ..supervised import target_label, training_metrics
 from .base import ExtractorKind, layer_array
 
 
@@ -30,6 +33,27 @@ def model_files(model: Mapping[str, Any]) -> list[str]:
     return [] if weights in ("imagenet", "random") else [str(weights)]
 
 
+def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str, Any],
+          seed: int) -> tuple[Any, dict[str, list[float]], dict[str, Any], str]:
+    """Fine-tune the backbone (``fine_tune: true``) on the catalog target; ``settings`` holds the
+    ``train`` block and the architecture keys (``train_keys``)."""
+    from ..backbones import fine_tune_backbone
+
+    if targets is None:
+        raise ValueError("fine-tuning learns a catalog column: no targets given")
+    task = str(settings["task"])
+    model, result = fine_tune_backbone(
+        settings["backbone"], settings.get("weights", "imagenet"), images, targets, task,
+        input_size=settings.get("input_size"), epochs=settings["epochs"], batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"], validation_fraction=settings["validation_fraction"],
+        test_fraction=settings["test_fraction"], augment=settings["augment"], seed=seed,
+    )
+    title = f"fine-tuning on {task} of {target_label(settings)}"
+    return model, result.history, training_metrics(settings, task, result), title
+
+
 KIND = ExtractorKind("backbone", builtin=False, build=build, label=label, array=layer_array,
-                     model_files=model_files, uses_gpu=True,
-                     description="a keras.applications network with ImageNet, random or local weights")
+                     model_files=model_files, train=train, trains=lambda model: bool(model.get("fine_tune")),
+                     train_keys=("backbone", "weights", "input_size"), needs_target=True, uses_gpu=True,
+                     description="a keras.applications network with ImageNet, random or local weights, "
+                                 "optionally fine-tuned on catalog labels")

@@ -31,7 +31,8 @@ class ExtractorKind:
     - ``label(model settings)``: the study-style prefix of its feature sets (``CNN``).
     - ``array(feature-set settings)``: which array of the per-batch store a feature set reads.
     - ``train``: for model kinds the workflow trains (rule ``train_model``) when no ``path`` is
-      given; ``needs_target`` when it learns a catalog column.
+      given and ``trains(model settings)``; ``needs_target`` when it learns catalog columns;
+      ``train_keys``: model keys it reads besides the ``train`` block.
     - ``model_files(model settings)``: local files it needs besides a trained model.
     - ``read``: for small feature sets read whole (e.g. imputation needs every row), else None.
     - ``standardise``: default z-scoring before PCA; ``tta``: dihedral averaging allowed;
@@ -45,6 +46,10 @@ class ExtractorKind:
     label: Callable[[Mapping[str, Any]], str]
     array: Callable[[Mapping[str, Any]], str]
     train: Trainer | None = None
+    #: (model settings) -> whether this model is trained (a backbone only when ``fine_tune``)
+    trains: Callable[[Mapping[str, Any]], bool] = lambda model: True
+    #: model keys besides ``train`` the trainer reads (they reach it in its settings)
+    train_keys: tuple[str, ...] = ()
     needs_target: bool = False
     model_files: Callable[[Mapping[str, Any]], list[str]] = lambda model: []
     read: Reader | None = None

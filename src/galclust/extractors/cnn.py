@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..supervised import target_label, training_metrics
 from .base import ExtractorKind, layer_array
 
 
@@ -23,20 +24,20 @@ def build_keras(model: Mapping[str, Any], model_path: str | None, seed: int, nam
 
 def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str, Any],
           seed: int) -> tuple[Any, dict[str, list[float]], dict[str, Any], str]:
+    """Train the reference CNN on the catalog target (``settings['task']`` resolved by the stage)."""
     from ..cnn import train_reference_cnn
 
-    assert targets is not None
+    if targets is None:
+        raise ValueError("the reference CNN learns a catalog column: no targets given")
+    task = str(settings.get("task", "regression"))
     model, result = train_reference_cnn(
         images, targets, epochs=settings["epochs"], batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"], validation_fraction=settings["validation_fraction"],
-        test_fraction=settings["test_fraction"], augment=settings["augment"], seed=seed,
+        test_fraction=settings["test_fraction"], augment=settings["augment"], task=task, seed=seed,
     )
-    metrics = {"target": settings["target"], "n_train": result.n_train, "n_validation": result.n_validation,
-               "n_test": result.n_test, "test_pearson": result.test_pearson,
-               "test_spearman": result.test_spearman}
-    return model, result.history, metrics, f"regression of {settings['target']}"
+    return model, result.history, training_metrics(settings, task, result), f"{task} of {target_label(settings)}"
 
 
 KIND = ExtractorKind("cnn", builtin=False, build=build_keras, label=lambda m: "CNN", array=layer_array,
                      train=train, needs_target=True, uses_gpu=True,
-                     description="the reference study's CNN regressing a catalog column")
+                     description="the reference study's CNN trained on catalog columns (regression or classes)")

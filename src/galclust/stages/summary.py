@@ -7,6 +7,8 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from .. import __version__
 from ..atomic import write_text_atomic
 from ..tables import read_table
@@ -28,8 +30,8 @@ def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: Pa
             lines.append(f"- {m['model']}: self-supervised (NT-Xent) on {m['n_train']} galaxies, "
                          f"final loss {m['final_loss']:.3f}")
             continue
-        lines.append(f"- CNN trained on `{m['target']}` ({m['n_train']} train / {m['n_validation']} validation / "
-                     f"{m['n_test']} test): test Pearson r = {m['test_pearson']:.3f}, Spearman = {m['test_spearman']:.3f}")
+        lines.append(f"- {m['model']} ({m['kind']}) trained on `{m['target']}` ({m.get('task', 'regression')}; "
+                     f"{m['n_train']} train / {m['n_validation']} validation / {m['n_test']} test): {_test_scores(m)}")
     quality = [row for path in quality_tables for row in read_table(path)]
     if quality:
         lines += ["", "## Do the features hold the truth?", "",
@@ -66,6 +68,17 @@ def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: Pa
               "labels.ecsv, metrics.json, members/), `results/comparison/` (ARI/AMI heatmaps), "
               "`results/features/<feature set>/` (PCA variance, elbow, eigengap), `results/models/` (loss curves).", ""]
     write_text_atomic(out, "\n".join(lines))
+
+
+def _test_scores(m: dict) -> str:
+    """A training run's test scores in words: accuracies for classes, Pearson/Spearman r per output."""
+    if "test_accuracy" in m:
+        return (f"test accuracy {m['test_accuracy']:.3f}, balanced {m['test_balanced_accuracy']:.3f} "
+                f"({', '.join(m['classes'])})")
+    if "classes" in m:
+        return f"too few test galaxies to score ({', '.join(m['classes'])})"
+    pearson, spearman = np.atleast_1d(m["test_pearson"]), np.atleast_1d(m["test_spearman"])
+    return "test " + "; ".join(f"Pearson r = {p:.3f}, Spearman = {s:.3f}" for p, s in zip(pearson, spearman))
 
 
 def _fmt(value: float, digits: int = 3) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ from astropy.table import Table
 
 from ..errors import ConfigError
 from ..store import read_array, read_ids
+from ..supervised import catalog_targets, resolve_task, target_columns, usable
 from ..tables import read_table, write_table
 from .common import PathLike, provenance, write_json
 
@@ -18,28 +19,19 @@ log = logging.getLogger(__name__)
 
 
 def training_images(image_stores: Sequence[PathLike], max_galaxies: int,
-                    targets: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """The first ``max_galaxies`` galaxies (with a finite target, when targets are given), in
-    catalog order."""
+                    targets: Mapping[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The first ``max_galaxies`` galaxies (with a usable target, when targets are given), in
+    catalog order, and their targets (floats, float rows, or class names)."""
     ids = np.concatenate([read_ids(p) for p in image_stores]) if image_stores else np.array([], str)
     if targets is None:
-        usable = np.arange(min(len(ids), max_galaxies))
+        rows = np.arange(min(len(ids), max_galaxies))
         y = None
     else:
-        values = np.array([targets.get(g, np.nan) for g in ids])
-        usable = np.flatnonzero(np.isfinite(values))[:max_galaxies]
-        y = values[usable].astype(np.float32)
-    images = np.concatenate([read_array(p, "images") for p in image_stores])[usable]
+        rows = np.array([i for i, g in enumerate(ids) if usable(targets.get(g))], dtype=np.int64)[:max_galaxies]
+        values = [targets[ids[i]] for i in rows]
+        y = np.array(values, dtype=str) if values and isinstance(values[0], str) else np.asarray(values, np.float32)
+    images = np.concatenate([read_array(p, "images") for p in image_stores])[rows]
     return images, y
-
-
-def catalog_targets(catalog_path: PathLike, column: str, key: str) -> dict[str, float]:
-    """id -> value of a catalog column; a missing column names the config key."""
-    catalog = read_table(catalog_path)
-    if column not in catalog.colnames:
-        raise ConfigError(f"config key '{key}': the catalog has no column '{column}' "
-                          f"(columns: {', '.join(catalog.colnames)})")
-    return dict(zip(np.asarray(catalog["id"], dtype=str), np.asarray(catalog[column], dtype=float)))
 
 
 def train_model(model_name: str, kind: str, settings: dict[str, Any], seed: int,
@@ -55,10 +47,14 @@ def train_model(model_name: str, kind: str, settings: dict[str, Any], seed: int,
     if trainer.train is None:
         raise ConfigError(f"config key 'models.{model_name}.kind': {kind} models are not trained here")
     targets = None
+    settings = dict(settings)
     if trainer.needs_target:
+        key = f"models.{model_name}.train"
         if catalog_path is None:
-            raise ConfigError(f"config key 'models.{model_name}.train.target': no catalog to read it from")
-        targets = catalog_targets(catalog_path, settings["target"], f"models.{model_name}.train.target")
+            raise ConfigError(f"config key '{key}.target': no catalog to read it from")
+        catalog = read_table(catalog_path)
+        settings["task"] = resolve_task(settings, catalog, key)
+        targets = catalog_targets(catalog, target_columns(settings), settings["task"], key)
     images, y = training_images(image_stores, settings["max_galaxies"], targets)
     log.info("training %s (%s) on %d galaxies", model_name, kind, len(images))
     model, history, metrics, title = trainer.train(images, y, settings, seed)
