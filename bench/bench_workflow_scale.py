@@ -39,9 +39,11 @@ def main() -> None:
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="galclust-wf-"))
     work.mkdir(parents=True, exist_ok=True)
-    X, _ = gaussian_mixture(args.n, args.d, 30, 0)
-    np.save(work / "features.npy", X)
-    del X
+    features = work / "features.npy"
+    if not (features.exists() and np.load(features, mmap_mode="r").shape == (args.n, args.d)):
+        X, _ = gaussian_mixture(args.n, args.d, 30, 0)
+        np.save(features, X)  # kept when there: rerunning resumes the workflow where it stopped
+        del X
     defaults = yaml.safe_load((REPO / "config.yaml").read_text())
     config = {
         "seed": defaults["seed"],

@@ -3,7 +3,7 @@ with clustimage side by side.
 
     PYTHONPATH=src nice -n 10 .venv/bin/python bench/real_images.py \\
         [--data /work/shared/realdata/gz2_spirals] [--n 2000] [--normalise none,full] \\
-        [--feature-sets pixels,morphometrics,profiles,random_cnn,profiles+morphometrics] \\
+        [--feature-sets pixels,morphometrics,profiles,random_cnn,supervised_cnn,profiles+morphometrics] \\
         [--no-clustimage] [--out bench-real.md]
 
 The data folder holds ``images/<id>.jpg`` and ``labels.csv`` (``id,label``). ``--n`` galaxies
@@ -20,6 +20,11 @@ none or full), cached as .npy under ``--cache-dir``. Per feature set and mode:
 clustimage (its default, method ``pca``, and ``hog``) runs on the same image files in a
 separate virtual environment (``--venv``, created and filled with ``pip install clustimage``
 on first use), never in the project's. A measurement, not a test.
+
+``supervised_cnn`` is the reference CNN trained on the class labels of the galaxies *outside*
+the draw (``--supervised-epochs``), its dense_128 layer then extracted for the drawn ones: what
+a user with catalog labels gets (``train.target`` a class column), measured on galaxies it
+never saw.
 """
 
 from __future__ import annotations
@@ -80,6 +85,13 @@ def choose(data: Path, n: int, seed: int) -> tuple[list[str], np.ndarray]:
     return picked, np.asarray([by_id[i] for i in picked])
 
 
+def held_out(data: Path, drawn: set[str]) -> tuple[list[str], np.ndarray]:
+    """The labelled galaxies outside the draw (sorted ids) and their labels."""
+    with open(data / "labels.csv") as fh:
+        rows = sorted((r["id"], r["label"]) for r in csv.DictReader(fh) if r["id"] not in drawn)
+    return [r[0] for r in rows], np.asarray([r[1] for r in rows])
+
+
 def images_for(data: Path, ids: list[str], mode: str, size: int, multiple: float, cache: Path) -> tuple[np.ndarray, list[str], float]:
     """(n, size, size, 3) preprocessed images, detection flags and CPU seconds (0 when cached)."""
     from galclust.normalise import NormaliseSettings
@@ -102,6 +114,10 @@ def images_for(data: Path, ids: list[str], mode: str, size: int, multiple: float
 
 
 # -- features --------------------------------------------------------------------------------
+#: (images, labels, epochs) of the labelled galaxies outside the draw, for supervised_cnn
+SUPERVISED: tuple[np.ndarray, np.ndarray, int] | None = None
+
+
 def block(name: str, images: np.ndarray, seed: int) -> np.ndarray:
     """One feature block (n, d) float64, NaN-free."""
     if name == "pixels":
@@ -120,6 +136,22 @@ def block(name: str, images: np.ndarray, seed: int) -> np.ndarray:
         from galclust.profiles import summarise
 
         return summarise(block("profiles", images, seed)).astype(np.float64)
+    if name == "supervised_cnn":
+        # the reference CNN trained on the labels of the galaxies *not* drawn (galclust.cnn,
+        # classification, balanced class weights), then cut at dense_128 for the drawn ones
+        import keras
+
+        from galclust.cnn import DENSE_128, train_reference_cnn
+
+        if SUPERVISED is None or len(SUPERVISED[0]) < 20:
+            raise SystemExit("supervised_cnn needs labelled galaxies outside the --n drawn (use --n < the sample)")
+        train_images, train_labels, epochs = SUPERVISED
+        model, result = train_reference_cnn(train_images, train_labels, epochs=epochs, batch_size=32,
+                                            task="classification", seed=seed)
+        print(f"<!-- supervised_cnn: {len(train_images)} training galaxies, {epochs} epochs, "
+              f"test balanced accuracy {result.scores.get('test_balanced_accuracy', float('nan')):.3f} -->", flush=True)
+        cut = keras.Model(model.inputs, model.get_layer(DENSE_128).output)
+        return np.asarray(cut.predict(images, batch_size=64, verbose=0), dtype=np.float64)
     if name == "random_cnn":
         import keras
 
@@ -205,6 +237,7 @@ def clustimage_scores(data: Path, ids: list[str], y: np.ndarray, venv: Path) -> 
 
 
 def main() -> int:
+    global SUPERVISED
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="/work/shared/realdata/gz2_spirals", type=Path)
     parser.add_argument("--n", type=int, default=2000)
@@ -213,6 +246,8 @@ def main() -> int:
     parser.add_argument("--radius-multiple", type=float, default=8.48)
     parser.add_argument("--normalise", default="none,full")
     parser.add_argument("--feature-sets", default=DEFAULT_SETS)
+    parser.add_argument("--supervised-epochs", type=int, default=8,
+                        help="supervised_cnn: epochs on the galaxies outside the draw")
     parser.add_argument("--no-clustering", action="store_true", help="k-NN and probe only")
     parser.add_argument("--no-clustimage", action="store_true")
     parser.add_argument("--venv", type=Path, default=REPO / ".bench-venv")
@@ -231,6 +266,10 @@ def main() -> int:
         n_flag = sum(1 for f in flags if f)
         print(f"<!-- normalise {mode}: preprocessing {prep_s:.0f} CPU s, {n_flag} detections flagged -->", flush=True)
         cache: dict[str, tuple[np.ndarray, float]] = {}
+        if "supervised_cnn" in args.feature_sets:
+            others, others_y = held_out(args.data, set(ids))
+            held, _, _ = images_for(args.data, others, mode, args.size, args.radius_multiple, args.cache_dir)
+            SUPERVISED = (held, others_y, args.supervised_epochs)
         for fs in args.feature_sets.split(","):
             parts = []
             for name in fs.split("+"):

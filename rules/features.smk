@@ -36,6 +36,8 @@ rule train_model:
         train=lambda w: PLAN.train_settings(w.model),
         seed=PLAN.seed,
         targets=lambda w: PLAN.training_digest(w.model),
+        # truth columns a self-supervised model is scored against after each epoch
+        monitor=lambda w: PLAN.monitor_columns(w.model),
     script:
         "../scripts/train_model.py"
 

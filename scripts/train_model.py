@@ -21,4 +21,5 @@ with job_log(smk.log[0], smk.output):
         smk.output.history,
         smk.output.loss,
         smk.output.metrics,
+        monitor=smk.params.monitor,
     )

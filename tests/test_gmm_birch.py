@@ -89,3 +89,17 @@ def test_birch_threshold_auto_adapts_to_the_feature_scale(blobs) -> None:
         res = birch.fit(X * scale, {"k": 5, "threshold": "auto"}, 0)
         assert 50 <= res.info["n_subclusters"] <= 20_000
         assert adjusted_rand_score(y, res.labels) > 0.9
+
+
+def test_birch_threshold_searched_on_a_sample_above_search_sample() -> None:
+    # each threshold tried is a pass over the rows: above search_sample rows the search runs on
+    # a seeded sample, then the tree is built once on all of them
+    X, y = make_blobs(n_samples=6000, centers=4, n_features=8, cluster_std=1.0, random_state=3)
+    X = X.astype(np.float32)
+    whole = birch.fit(X, {"k": 4}, seed=0)
+    sampled = birch.fit(X, {"k": 4, "search_sample": 1500}, seed=0)
+    assert whole.info["threshold_from"] == "searched on all rows"
+    assert sampled.info["threshold_from"] == "searched on 1500 sampled rows"
+    assert adjusted_rand_score(y, sampled.labels) > 0.95 and adjusted_rand_score(y, whole.labels) > 0.95
+    again = birch.fit(X, {"k": 4, "search_sample": 1500}, seed=0)
+    assert np.array_equal(sampled.labels, again.labels) and sampled.info == again.info

@@ -11,6 +11,8 @@ from galclust import demo, ssl  # noqa: E402
 from galclust.cnn import DENSE_128, FLATTEN, load_model, save_model  # noqa: E402
 from galclust.extract import KerasExtractor  # noqa: E402
 from galclust.imageio import resize_rgb  # noqa: E402
+from galclust.plots import loss_history  # noqa: E402
+from galclust.quality import knn_accuracy  # noqa: E402
 
 
 def nt_xent_numpy(z: np.ndarray, temperature: float) -> float:
@@ -91,8 +93,16 @@ def test_training_is_deterministic_given_seed():
 def test_train_on_demo_images_returns_encoder_history_and_saves(tmp_path):
     cat = demo.draw_catalog(40, 2)
     images = np.stack([resize_rgb(demo.render(row, 128).astype(np.float32) / 255.0, 80) for row in cat])
-    encoder, history = ssl.train_simclr(images, epochs=2, batch_size=18, seed=0, verbose=0)
-    assert set(history) >= {"loss", "val_loss"}
+    klass = np.asarray(cat["klass"]).astype(object)
+    klass[0] = None  # an unlabelled galaxy: skipped by the monitor
+    encoder, history = ssl.train_simclr(images, epochs=2, batch_size=18, seed=0, verbose=0,
+                                        monitor_labels={"klass": klass})
+    assert set(history) >= {"loss", "val_loss", "knn_klass"}
+    # the monitor's last value is the k-NN accuracy of the returned encoder's dense_128 features
+    final = KerasExtractor(encoder, {"dense_128": DENSE_128}).transform(images)["dense_128"]
+    assert len(history["knn_klass"]) == 2
+    assert history["knn_klass"][-1] == pytest.approx(knn_accuracy(final, klass, k=10, seed=0), abs=1e-9)
+    assert loss_history(history, tmp_path / "loss.png").stat().st_size > 0
     assert len(history["loss"]) == len(history["val_loss"]) == 2
     assert all(np.isfinite(v) for key in ("loss", "val_loss") for v in history[key])
     # chance level is log(2N - 1); training must start near it and not diverge

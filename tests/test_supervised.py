@@ -142,8 +142,9 @@ def test_plan_trains_a_backbone_only_when_fine_tuned(tmp_path, monkeypatch):
 
 @pytest.mark.integration
 def test_workflow_trains_on_classes_and_fine_tunes_a_backbone(tiny_run, tmp_path):
-    """The tiny run plus a CNN learning the demo's class column and a backbone fine-tuned on two
-    columns: both become feature sets, their scores reach metrics.json and summary.md."""
+    """The tiny run plus a CNN learning the demo's class column, a backbone fine-tuned on two
+    columns and a self-supervised CNN monitored against the truth columns: all become feature
+    sets, their scores reach metrics.json and summary.md."""
     import json
     import shutil
 
@@ -160,12 +161,15 @@ def test_workflow_trains_on_classes_and_fine_tunes_a_backbone(tiny_run, tmp_path
                                  "input_size": 32, "fine_tune": True, "layers": {"pool": "global_average_pooling"},
                                  "train": {"target": ["lambda_r", "ellipticity"], "epochs": 1, "batch_size": 16,
                                            "max_galaxies": 60}}
+    config["models"]["ssl"] = {"kind": "simclr", "train": {"epochs": 1, "batch_size": 16, "max_galaxies": 60},
+                               "layers": {"dense": "dense_128"}}
+    config["features"]["ssl_dense"] = {"extractor": "ssl", "layer": "dense", "pca": 5, "methods": ["kmeans"]}
     config["features"]["class_dense"] = {"extractor": "classcnn", "layer": "dense", "pca": 5, "methods": ["kmeans"]}
     config["features"]["tuned_pool"] = {"extractor": "tuned", "layer": "pool", "pca": 5, "methods": ["kmeans"]}
     path = write_config(work / "supervised.yaml", config)
     dry = snakemake(work, path, "--cores", "2", "-n")
     assert dry.returncode == 0, dry.stderr[-3000:]
-    assert planned_jobs(dry)["train_model"] == 2  # refcnn is reused
+    assert planned_jobs(dry)["train_model"] == 3  # refcnn is reused
     result = snakemake(work, path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
 
@@ -176,6 +180,10 @@ def test_workflow_trains_on_classes_and_fine_tunes_a_backbone(tiny_run, tmp_path
     assert tuned["task"] == "regression" and len(tuned["test_pearson"]) == 2
     assert read_array(work / "results/features/class_dense/reduced.zarr", "features").shape == (60, 5)
     assert read_array(work / "results/features/tuned_pool/reduced.zarr", "features").shape == (60, 5)
+    ssl = json.loads((work / "results/models/ssl/metrics.json").read_text())
+    assert 0 <= ssl["knn_klass"] <= 1  # the truth column, scored after the (one) epoch
+    assert "knn_klass" in (work / "results/models/ssl/history.tsv").read_text().splitlines()[0]
     summary = (work / "results/summary.md").read_text()
+    assert "k-NN accuracy of klass" in summary
     assert "classcnn (cnn) trained on `klass` (classification" in summary
     assert "tuned (backbone) trained on" in summary

@@ -280,6 +280,31 @@ def build_simclr_model(
     return keras.Model(inputs, outputs, name="simclr")
 
 
+class KnnMonitor(keras.callbacks.Callback):
+    """After each epoch, the k-NN label accuracy (k = 10, 5-fold, :func:`galclust.quality.knn_accuracy`)
+    of the encoder's ``layer`` features on labelled galaxies: ``knn_<column>`` in the history.
+
+    The labels never reach the training; they say whether the encoder is learning morphology.
+    ``labels``: column -> (N,) labels aligned with ``images`` (missing as :func:`galclust.quality.labelled_rows` reads it).
+    """
+
+    def __init__(self, encoder: keras.Model, images: np.ndarray, labels: dict[str, np.ndarray],
+                 layer: str = DENSE_128, batch_size: int = 64, seed: int = 0) -> None:
+        super().__init__()
+        self.features_of = keras.Model(encoder.inputs, encoder.get_layer(layer).output)
+        self.images, self.labels, self.batch_size, self.seed = images, labels, batch_size, seed
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        from .quality import knn_accuracy
+
+        features = np.asarray(self.features_of.predict(self.images, batch_size=self.batch_size, verbose=0))
+        for column, labels in self.labels.items():  # unlabelled rows are skipped by knn_accuracy
+            accuracy = knn_accuracy(features.reshape(len(features), -1), labels, k=10, seed=self.seed)
+            if logs is not None:
+                logs[f"knn_{column}"] = accuracy
+            log.info("epoch %d: k-NN accuracy of %s: %.3f", epoch + 1, column, accuracy)
+
+
 def train_simclr(
     images: np.ndarray,
     *,
@@ -292,6 +317,8 @@ def train_simclr(
     gain: float = 0.05,
     noise: float = 0.02,
     encoder: keras.Model | None = None,
+    monitor_labels: dict[str, np.ndarray] | None = None,
+    monitor_galaxies: int = 1000,
     verbose: int = 2,
 ) -> tuple[keras.Model, dict[str, list[float]]]:
     """Train the reference CNN trunk contrastively (SimCLR, NT-Xent) on ``images`` (N, s, s, 3).
@@ -312,7 +339,10 @@ def train_simclr(
     ``dense_128``, no augmentation, ready for
     :class:`galclust.extract.KerasExtractor`) and the
     history: ``loss``, ``val_loss`` (when there is a validation set) and
-    ``learning_rate``, one float per epoch. Deterministic given ``seed`` on
+    ``learning_rate``, one float per epoch, and with ``monitor_labels`` (truth columns aligned
+    with ``images``) ``knn_<column>``: the k-NN accuracy of the encoder's dense_128 features on
+    a seeded ``monitor_galaxies`` of the images (:class:`KnnMonitor`; needs the default
+    encoder's layer names). Deterministic given ``seed`` on
     a given backend and machine.
     """
     if epochs < 1:
@@ -345,6 +375,12 @@ def train_simclr(
     callbacks = [keras.callbacks.ReduceLROnPlateau(
         monitor="val_loss" if n_val else "loss", factor=0.2, patience=5, min_lr=1e-5
     )]
+    if monitor_labels:
+        from .sampling import seeded_rows
+
+        rows = seeded_rows(n, monitor_galaxies, seed)
+        callbacks.append(KnnMonitor(encoder, images[rows], {c: np.asarray(v)[rows] for c, v in monitor_labels.items()},
+                                    seed=seed))
     dummy = np.zeros((n, 1), dtype=np.float32)
     fit = model.fit(
         images[train],

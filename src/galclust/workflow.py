@@ -360,6 +360,11 @@ class Plan:
         kind = EXTRACTORS[settings["kind"]]
         return {**settings["train"], **{k: settings.get(k) for k in kind.train_keys}}
 
+    def monitor_columns(self, model: str) -> list[str]:
+        """Truth columns a self-supervised model's training is scored against (none for others)."""
+        kind = EXTRACTORS[self.config["models"][model]["kind"]]
+        return list(self.config["catalog"]["truth"]) if kind.monitors else []
+
     def train_inputs(self, model: str) -> list[str]:
         """Local files a training job starts from (a backbone's weights file)."""
         settings = self.config["models"][model]

@@ -51,6 +51,8 @@ class ExtractorKind:
     #: model keys besides ``train`` the trainer reads (they reach it in its settings)
     train_keys: tuple[str, ...] = ()
     needs_target: bool = False
+    #: its trainer takes ``monitor_labels`` (truth columns: k-NN accuracy logged per epoch)
+    monitors: bool = False
     model_files: Callable[[Mapping[str, Any]], list[str]] = lambda model: []
     read: Reader | None = None
     #: (feature-set settings, model settings or {}, image size) -> feature columns, None if unknown

@@ -12,18 +12,20 @@ from .cnn import build_keras
 
 
 def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str, Any],  # noqa: ARG001
-          seed: int) -> tuple[Any, dict[str, list[float]], dict[str, Any], str]:
+          seed: int, monitor_labels: dict[str, np.ndarray] | None = None,
+          ) -> tuple[Any, dict[str, list[float]], dict[str, Any], str]:
     from ..ssl import train_simclr
 
     model, history = train_simclr(
         images, epochs=settings["epochs"], batch_size=settings["batch_size"],
         temperature=settings["temperature"], learning_rate=settings["learning_rate"],
-        seed=seed, validation_fraction=settings["validation_fraction"],
+        seed=seed, validation_fraction=settings["validation_fraction"], monitor_labels=monitor_labels,
     )
     metrics = {"target": None, "n_train": len(images),
-               "final_loss": history["loss"][-1] if history.get("loss") else None}
+               "final_loss": history["loss"][-1] if history.get("loss") else None,
+               **{k: v[-1] for k, v in history.items() if k.startswith("knn_")}}
     return model, history, metrics, "contrastive (NT-Xent) training"
 
 
 KIND = ExtractorKind("simclr", builtin=False, build=build_keras, label=lambda m: "SimCLR", array=layer_array,
-                     train=train, uses_gpu=True, description="the reference network trained self-supervised")
+                     train=train, monitors=True, uses_gpu=True, description="the reference network trained self-supervised")

@@ -1,8 +1,10 @@
 """BIRCH clustering (scikit-learn Birch) as a :class:`~galclust.methods.base.Method`.
 
 One job per value of ``clustering.birch.k`` (tag ``k``: ``birch-k8``); shared keys
-``threshold`` (0.5: the radius of a subcluster, in the units of the features — scale it to
-the data) and ``branching_factor`` (50), and ``max_subclusters`` (20,000).
+``threshold`` (auto, or a number: the radius of a subcluster in the units of the features),
+``branching_factor`` (50), ``max_subclusters`` (20,000) and ``search_sample`` (100,000: above
+that many rows the automatic threshold is searched on a seeded sample, then the tree is built
+once on all rows — each try is a pass over the rows).
 
 BIRCH summarises the rows in one pass into a CF tree of subclusters, then groups the
 subcluster centres into k clusters with Ward agglomeration; a row takes the label of its
@@ -12,7 +14,7 @@ stops with a ConfigError naming ``clustering.birch.threshold`` when m exceeds
 
 ``centres`` are the cluster means (k × d, in label order); ``arrays`` hold
 ``subcluster_centres`` and ``subcluster_labels``, enough to assign new rows. Deterministic
-(no randomness; ``seed`` is unused).
+(``seed`` draws the threshold-search sample only).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..sampling import seeded_rows
 from ._params import as_rows, float_param, int_param
 from .base import ClusteringResult, Method
 
 DEFAULT_MAX_SUBCLUSTERS = 20_000
+DEFAULT_SEARCH_SAMPLE = 100_000
 
 
 def route(params: Mapping[str, Any], n: int, d: int) -> str:
@@ -47,27 +51,47 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     branching = int_param(params, "birch", "branching_factor", 50, minimum=2)
     most = int_param(params, "birch", "max_subclusters", DEFAULT_MAX_SUBCLUSTERS, minimum=1)
     auto = params.get("threshold", "auto") == "auto"
-    if auto:
-        # from the data: start at a tenth of the features' spread, then halve (or double) until the
-        # tree has between 10 k and max_subclusters subclusters; the threshold used is recorded
-        threshold = 0.1 * float(np.sqrt(np.sum(np.var(X, axis=0, dtype=np.float64)))) or 1.0
-    else:
-        threshold = float_param(params, "birch", "threshold", 0.5)
+    sample = int_param(params, "birch", "search_sample", DEFAULT_SEARCH_SAMPLE, minimum=1000)
 
-    def tree(t: float) -> tuple[Any, int]:
+    def tree(rows: np.ndarray, t: float) -> tuple[Any, int]:
         model = Birch(threshold=t, branching_factor=branching, n_clusters=None, compute_labels=False)
-        model.fit(X)  # the CF tree only: check its size before the quadratic global step
+        model.fit(rows)  # the CF tree only: check its size before the quadratic global step
         return model, len(model.subcluster_centers_)
 
-    model, m = tree(threshold)
-    for _ in range(20 if auto else 0):
-        if m < min(10 * k, len(X) // 2, most):
-            threshold /= 2
-        elif m > most:
-            threshold *= 1.5
+    def search(rows: np.ndarray, t: float, low: int) -> tuple[Any, int, float]:
+        # halve (or grow) the threshold until the tree has between `low` and max_subclusters
+        model, m = tree(rows, t)
+        for _ in range(20):
+            if m < min(low, len(rows) // 2, most):
+                t /= 2
+            elif m > most:
+                t *= 1.5
+            else:
+                break
+            model, m = tree(rows, t)
+        return model, m, t
+
+    info_from = "given"
+    if auto:
+        # from the data: start at a tenth of the features' spread; above search_sample rows the
+        # search runs on a seeded sample (each try is a pass over the rows, in Python), then one
+        # pass over all rows at the threshold found, grown only if the full tree is too large
+        threshold = 0.1 * float(np.sqrt(np.sum(np.var(X, axis=0, dtype=np.float64)))) or 1.0
+        if len(X) > sample:
+            _, _, threshold = search(X[seeded_rows(len(X), sample, seed)], threshold, 10 * k)
+            model, m = tree(X, threshold)
+            for _ in range(20):
+                if m <= most:
+                    break
+                threshold *= 1.5
+                model, m = tree(X, threshold)
+            info_from = f"searched on {sample} sampled rows"
         else:
-            break
-        model, m = tree(threshold)
+            model, m, threshold = search(X, threshold, 10 * k)
+            info_from = "searched on all rows"
+    else:
+        threshold = float_param(params, "birch", "threshold", 0.5)
+        model, m = tree(X, threshold)
     if m > most:
         raise ConfigError(
             f"config key 'clustering.birch.threshold': {threshold} gives {m} subclusters, more than "
@@ -89,6 +113,7 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
         "route": "cftree",
         "n_subclusters": int(m),
         "threshold": threshold,
+        "threshold_from": info_from,
         "branching_factor": branching,
     }
     arrays = {

@@ -11,6 +11,7 @@ import numpy as np
 from ._common import figure_suffix, new_figure, save_figure
 
 _LR_KEYS = ("learning_rate", "lr")
+_SCORE_PREFIX = "knn_"
 
 
 def _vector(values: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
@@ -133,7 +134,8 @@ def loss_history(
     """Training curves against epoch (log y), with the learning rate on a right axis.
 
     Every key except ``"learning_rate"`` / ``"lr"`` is drawn as a curve (e.g.
-    ``loss``, ``val_loss``); epochs count from 1. The y axis is logarithmic
+    ``loss``, ``val_loss``); epochs count from 1. ``knn_<column>`` keys (accuracies logged
+    by a self-supervised training) go to a panel below. The y axis is logarithmic
     unless some value is not positive.
     """
     figure_suffix(path)
@@ -141,11 +143,22 @@ def loss_history(
         raise ValueError("history is empty")
     series = {str(k): _vector(v, f"history[{k!r}]") for k, v in history.items()}
     lr_key = next((k for k in _LR_KEYS if k in series), None)
-    curves = {k: v for k, v in series.items() if k not in _LR_KEYS}
+    scores = {k: v for k, v in series.items() if k.startswith(_SCORE_PREFIX)}
+    curves = {k: v for k, v in series.items() if k not in _LR_KEYS and k not in scores}
     if not curves:
         raise ValueError(f"history has no curve besides the learning rate: keys {list(series)}")
-    fig = new_figure(7.0, 4.5, layout="constrained")
-    ax = fig.add_subplot()
+    fig = new_figure(7.0, 6.5 if scores else 4.5, layout="constrained")
+    if scores:  # accuracies (0..1, linear) under the losses (log)
+        ax, below = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+        for i, (key, values) in enumerate(scores.items()):
+            below.plot(np.arange(1, values.size + 1), values, "-", marker="o", markersize=3, color=f"C{i + 3}",
+                       label=key)
+        below.set_ylabel("k-NN accuracy")
+        below.set_xlabel("epoch")
+        below.grid(alpha=0.3)
+        below.legend(loc="lower right", fontsize=9)
+    else:
+        ax = fig.add_subplot()
     for i, (key, values) in enumerate(curves.items()):
         ax.plot(np.arange(1, values.size + 1), values, "-", marker="o" if values.size <= 30 else None,
                 markersize=3, color=f"C{i}", label=key)

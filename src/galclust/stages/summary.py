@@ -27,8 +27,9 @@ def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: Pa
     for path in model_metrics:
         m = json.loads(Path(path).read_text())
         if m.get("kind") == "simclr":
+            knn = "".join(f", k-NN accuracy of {k[4:]} {v:.3f}" for k, v in m.items() if k.startswith("knn_"))
             lines.append(f"- {m['model']}: self-supervised (NT-Xent) on {m['n_train']} galaxies, "
-                         f"final loss {m['final_loss']:.3f}")
+                         f"final loss {m['final_loss']:.3f}{knn}")
             continue
         lines.append(f"- {m['model']} ({m['kind']}) trained on `{m['target']}` ({m.get('task', 'regression')}; "
                      f"{m['n_train']} train / {m['n_validation']} validation / {m['n_test']} test): {_test_scores(m)}")

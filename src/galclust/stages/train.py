@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 
 
 def training_images(image_stores: Sequence[PathLike], max_galaxies: int,
-                    targets: Mapping[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                    targets: Mapping[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """The first ``max_galaxies`` galaxies (with a usable target, when targets are given), in
-    catalog order, and their targets (floats, float rows, or class names)."""
+    catalog order, their targets (floats, float rows, or class names) and their ids."""
     ids = np.concatenate([read_ids(p) for p in image_stores]) if image_stores else np.array([], str)
     if targets is None:
         rows = np.arange(min(len(ids), max_galaxies))
@@ -31,14 +31,16 @@ def training_images(image_stores: Sequence[PathLike], max_galaxies: int,
         values = [targets[ids[i]] for i in rows]
         y = np.array(values, dtype=str) if values and isinstance(values[0], str) else np.asarray(values, np.float32)
     images = np.concatenate([read_array(p, "images") for p in image_stores])[rows]
-    return images, y
+    return images, y, ids[rows]
 
 
 def train_model(model_name: str, kind: str, settings: dict[str, Any], seed: int,
                 image_stores: Sequence[PathLike], catalog_path: PathLike | None, model_out: PathLike,
-                history_out: PathLike, loss_plot: PathLike, metrics_out: PathLike) -> None:
+                history_out: PathLike, loss_plot: PathLike, metrics_out: PathLike,
+                monitor: Sequence[str] = ()) -> None:
     """Train model ``model_name`` of ``kind`` with its ``train`` settings; save it with its loss
-    history, loss plot and scores."""
+    history, loss plot and scores. ``monitor``: truth columns a self-supervised trainer scores
+    its features against after each epoch (k-NN accuracy in the history)."""
     from ..cnn import save_model
     from ..extractors import EXTRACTORS
     from ..plots import loss_history
@@ -55,9 +57,17 @@ def train_model(model_name: str, kind: str, settings: dict[str, Any], seed: int,
         catalog = read_table(catalog_path)
         settings["task"] = resolve_task(settings, catalog, key)
         targets = catalog_targets(catalog, target_columns(settings), settings["task"], key)
-    images, y = training_images(image_stores, settings["max_galaxies"], targets)
+    images, y, ids = training_images(image_stores, settings["max_galaxies"], targets)
     log.info("training %s (%s) on %d galaxies", model_name, kind, len(images))
-    model, history, metrics, title = trainer.train(images, y, settings, seed)
+    if trainer.monitors and monitor and catalog_path is not None:
+        # truth columns, never trained on: the trainer logs its features' k-NN accuracy per epoch
+        truth = read_table(catalog_path)
+        row_of = {g: i for i, g in enumerate(np.asarray(truth["id"], dtype=str))}
+        rows = np.array([row_of[g] for g in ids], dtype=np.int64)
+        labels = {c: np.asarray(truth[c][rows]) for c in monitor}
+        model, history, metrics, title = trainer.train(images, y, settings, seed, monitor_labels=labels)
+    else:
+        model, history, metrics, title = trainer.train(images, y, settings, seed)
     save_model(model, model_out)
     epochs = len(next(iter(history.values()), []))
     write_table(Table({"epoch": np.arange(1, epochs + 1), **{k: np.asarray(v) for k, v in history.items()}}),
