@@ -237,3 +237,19 @@ def test_hdbscan_reduces_further_above_large_n() -> None:
     assert hdbscan.reduce_dims({"reduce_dims": 12}, 10**6) == 12
     assert hdbscan.memory_bytes(10**6, 64, {"min_cluster_size": 50}) < hdbscan.memory_bytes(
         10**6, 64, {"min_cluster_size": 50, "reduce_dims": 16})
+
+
+def test_affinity_propagation_in_parts_keeps_exemplars_with_their_clusters() -> None:
+    X, _ = mixture(3000, d=16, k=30)
+    ap = module("affinity_propagation")
+    result = ap.fit(X, {**PARAMS["affinity_propagation"], "route": "scalable", "part_size": 400}, SEED)
+    assert result.info["scalable_as"] == "partitions" and result.info["largest_part"] <= 600
+    assert result.info["n_parts"] >= 5
+    labels = result.labels
+    assert labels.min() == 0 and np.array_equal(np.unique(labels), np.arange(labels.max() + 1))
+    # exemplar j belongs to cluster j: nearly every galaxy's nearest exemplar is its own cluster's
+    nearest = ((X[:, None, :] - result.centres[None]) ** 2).sum(-1).argmin(axis=1)
+    assert np.mean(nearest == labels) > 0.95
+    above = ap.fit(X, {**PARAMS["affinity_propagation"], "route": "scalable", "partition_max_n": 1000,
+                       "n_microclusters": 300}, SEED)
+    assert above.info["scalable_as"] == "microclusters"

@@ -5,7 +5,7 @@ above it the scalable route, in one of two ways:
   of about ``part_size`` (2,500; none above 1.5 times that), and scikit-learn's exact AP runs in
   each part with the global preference. AP's decisions inside a group of similar galaxies
   depend on those galaxies and the preference, so the parts reproduce the exact answer where
-  parts do not cut a group (ARI 0.98 against the exact labels on a 20,000-row mixture, where
+  parts do not cut a group (ARI 0.97 against the exact labels on a 20,000-row mixture, where
   the micro-cluster way gets 0.62; ``bench/ap_stability.py``). Memory: one part's 4·s² floats;
   time: linear in N (parts × s²).
 * above: **micro-clusters** — AP on k-means micro-cluster centroids with weighted
@@ -220,19 +220,13 @@ def _fit_in_parts(X: np.ndarray, params: Mapping[str, Any], seed: int, max_iter:
         offset += int(part_labels.max()) + 1
     if not converged:
         log.warning("%s: affinity propagation did not converge in %d iterations in some part", NAME, max_iter)
-    order = canonical_order(labels)
+    relabelled = canonical_labels(labels)
+    _, first = np.unique(labels, return_index=True)
+    order = relabelled[first]  # part-wise label -> canonical label
     info = {"route": SCALABLE, "scalable_as": "partitions", "n_parts": len(parts),
             "largest_part": int(max(len(r) for r in parts)), "n_iter": n_iter, "converged": converged,
             "preference": pref}
-    return ClusteringResult(order[labels], info, np.concatenate(exemplars)[np.argsort(order)])
-
-
-def canonical_order(labels: np.ndarray) -> np.ndarray:
-    """old label -> new label, numbering clusters by their first row (as canonical_labels)."""
-    _, first = np.unique(labels, return_index=True)
-    order = np.empty(len(first), dtype=np.int64)
-    order[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return order
+    return ClusteringResult(relabelled, info, np.concatenate(exemplars)[np.argsort(order)])
 
 
 METHOD = Method(
