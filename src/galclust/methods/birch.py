@@ -79,12 +79,7 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
         threshold = 0.1 * float(np.sqrt(np.sum(np.var(X, axis=0, dtype=np.float64)))) or 1.0
         if len(X) > sample:
             _, _, threshold = search(X[seeded_rows(len(X), sample, seed)], threshold, 10 * k)
-            model, m = tree(X, threshold)
-            for _ in range(20):
-                if m <= most:
-                    break
-                threshold *= 1.5
-                model, m = tree(X, threshold)
+            model, m, threshold = search(X, threshold, 0)  # only grows it, if all rows need more
             info_from = f"searched on {sample} sampled rows"
         else:
             model, m, threshold = search(X, threshold, 10 * k)
