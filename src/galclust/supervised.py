@@ -30,7 +30,6 @@ from .errors import ConfigError
 TASKS = ("auto", "regression", "classification")
 REGRESSION = "regression"
 CLASSIFICATION = "classification"
-_MISSING_CLASSES = ("", "nan", "none", "null", "--")
 
 
 def target_columns(settings: Mapping[str, Any]) -> list[str]:
@@ -63,11 +62,12 @@ def catalog_targets(catalog: Table, columns: Sequence[str], task: str, key: str)
     regression names the key and the column."""
     ids = np.asarray(catalog["id"], dtype=str)
     if task == CLASSIFICATION:
-        column = catalog[columns[0]]
-        mask = np.asarray(getattr(column, "mask", np.zeros(len(column), bool)), dtype=bool)
-        names = np.asarray(column).astype(str)
-        return {g: (None if m or n.strip().lower() in _MISSING_CLASSES else n.strip())
-                for g, n, m in zip(ids, names, np.broadcast_to(mask, len(ids)))}
+        from .quality import labelled_rows  # what counts as "no class": as for the truth columns
+
+        rows, names = labelled_rows(catalog[columns[0]])
+        out: dict[str, Any] = dict.fromkeys(ids.tolist())
+        out.update(zip(ids[rows].tolist(), names.tolist()))
+        return out
     values = np.empty((len(catalog), len(columns)))
     for j, name in enumerate(columns):
         column = catalog[name]
