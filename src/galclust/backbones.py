@@ -471,8 +471,10 @@ def fine_tune_backbone(
     test_fraction: float,
     augment: bool = True,
     seed: int = 0,
+    policy: str = "float32",
 ) -> tuple[Any, FitResult]:
-    """Fine-tune a backbone on catalog labels, as seed 003 fine-tuned an ImageNet ResNet.
+    """Fine-tune a backbone on catalog labels, as seed 003 fine-tuned an ImageNet ResNet,
+    in the dtype ``policy`` (see :func:`galclust.supervised.fit_supervised`).
 
     The network trained is [the study's augmentation] → the extractor's own preprocessing →
     the backbone (all layers trainable) → global average pooling → dropout → the task's head
@@ -488,7 +490,8 @@ def fine_tune_backbone(
     built: dict[str, Any] = {}
 
     def build(head: Head) -> Any:
-        backbone = build_backbone(name, weights, input_size, mixed_precision=False, seed=seed)
+        # mixed_precision None: built in the policy fit_supervised builds under
+        backbone = build_backbone(name, weights, input_size, mixed_precision=None, seed=seed)
         size = int(backbone.inputs[0].shape[1] or input_size or spec.input_size)
         inputs = keras.Input(np.shape(images)[1:], name="image")
         x = study_augmentation()(inputs) if augment else inputs
@@ -501,5 +504,5 @@ def fine_tune_backbone(
 
     _, result = fit_supervised(build, images, target, task, epochs=epochs, batch_size=batch_size,
                                learning_rate=learning_rate, validation_fraction=validation_fraction,
-                               test_fraction=test_fraction, seed=seed)
-    return built["backbone"], result
+                               test_fraction=test_fraction, seed=seed, policy=policy)
+    return with_dtype_policy(built["backbone"], "float32", strict=True), result

@@ -87,8 +87,10 @@ def train_reference_cnn(
     augment: bool = True,
     task: str = "regression",
     seed: int = 0,
+    policy: str = "float32",
 ) -> tuple[Any, FitResult]:
-    """Train the reference CNN on ``target`` from ``images`` (N, s, s, 3).
+    """Train the reference CNN on ``target`` from ``images`` (N, s, s, 3), in the dtype
+    ``policy`` (see :func:`galclust.supervised.fit_supervised`).
 
     ``task`` regression: one column (the study's λ_R) or several (vote fractions), MSE;
     classification: class names, softmax and class-weighted cross-entropy
@@ -100,7 +102,7 @@ def train_reference_cnn(
 
     return fit_supervised(build, images, target, task, epochs=epochs, batch_size=batch_size,
                           learning_rate=learning_rate, validation_fraction=validation_fraction,
-                          test_fraction=test_fraction, seed=seed)
+                          test_fraction=test_fraction, seed=seed, policy=policy)
 
 
 def save_model(model: Any, path: str | os.PathLike[str]) -> None:

@@ -93,10 +93,11 @@ def dtype_policy(policy: str) -> Iterator[None]:
 
 def with_dtype_policy(model: Any, policy: str, *, strict: bool = False) -> Any:
     """A copy of a functional/sequential ``model`` whose layers compute in ``policy``
-    (e.g. ``mixed_float16``), same weights. Input layers keep their dtype. A model
-    that cannot be rebuilt from its config is returned as it is (with a warning),
-    unless ``strict``."""
-    if policy == "float32":
+    (e.g. ``mixed_float16``, or ``float32`` for a network trained in mixed precision), same
+    weights; the model itself when it already computes in ``policy``. Input layers keep their
+    dtype. A model that cannot be rebuilt from its config is returned as it is (with a
+    warning), unless ``strict``."""
+    if policy == effective_policy(model):
         return model
     config = model.get_config()
 
@@ -131,3 +132,18 @@ def effective_policy(model: Any) -> str:
         if layer.weights:
             return str(layer.dtype_policy.name)
     return "float32"
+
+
+def training_route(mixed_precision: bool, batch_size: int | str, batch_sizes: tuple[int, int]) -> tuple[str, int]:
+    """The dtype policy and batch size a training job runs with.
+
+    ``mixed_float16`` when ``mixed_precision`` is asked and a GPU is visible, else ``float32``
+    (:func:`precision_policy`). ``batch_size`` ``"auto"`` takes ``batch_sizes`` = (CPU, GPU):
+    a GPU has the memory and parallelism for the larger batches contrastive losses want.
+    """
+    policy = precision_policy(bool(mixed_precision))
+    if batch_size == "auto":
+        return policy, int(batch_sizes[1] if gpu_available() else batch_sizes[0])
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
+    return policy, batch_size

@@ -34,6 +34,7 @@ import numpy as np
 from keras import layers, ops
 
 from .cnn import DENSE_128, FLATTEN, build_reference_cnn
+from .precision import dtype_policy, with_dtype_policy
 
 log = logging.getLogger(__name__)
 
@@ -320,6 +321,7 @@ def train_simclr(
     monitor_labels: dict[str, np.ndarray] | None = None,
     monitor_galaxies: int = 1000,
     verbose: int = 2,
+    policy: str = "float32",
 ) -> tuple[keras.Model, dict[str, list[float]]]:
     """Train the reference CNN trunk contrastively (SimCLR, NT-Xent) on ``images`` (N, s, s, 3).
 
@@ -344,6 +346,10 @@ def train_simclr(
     a seeded ``monitor_galaxies`` of the images (:class:`KnnMonitor`; needs the default
     encoder's layer names). Deterministic given ``seed`` on
     a given backend and machine.
+
+    ``policy``: the Keras dtype policy the default encoder and the training model are built
+    in (``mixed_float16`` on a GPU; Keras scales the loss, NT-Xent is computed in float32);
+    the encoder returned computes in float32.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
@@ -364,13 +370,15 @@ def train_simclr(
     val, train = order[:n_val], order[n_val:]
     batch_size = max(2, min(int(batch_size), len(train)))
 
-    if encoder is None:
-        encoder = build_encoder(images.shape[1])
-    elif tuple(encoder.inputs[0].shape[1:]) != images.shape[1:]:
+    if encoder is not None and tuple(encoder.inputs[0].shape[1:]) != images.shape[1:]:
         raise ValueError(
             f"encoder takes inputs of shape {tuple(encoder.inputs[0].shape[1:])}, images are {images.shape[1:]}"
         )
-    model = build_simclr_model(encoder, seed=seed, gain=gain, noise=noise)
+    with dtype_policy(policy):
+        if encoder is None:
+            encoder = build_encoder(images.shape[1])
+        model = build_simclr_model(encoder, seed=seed, gain=gain, noise=noise)
+    log.info("SimCLR: training in %s, batches of %d", policy, batch_size)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=NTXent(temperature))
     callbacks = [keras.callbacks.ReduceLROnPlateau(
         monitor="val_loss" if n_val else "loss", factor=0.2, patience=5, min_lr=1e-5
@@ -397,7 +405,7 @@ def train_simclr(
         "SimCLR: %d training / %d validation images, %d epochs, final loss %.4f",
         len(train), n_val, epochs, history["loss"][-1],
     )
-    return encoder, history
+    return with_dtype_policy(encoder, "float32", strict=True), history
 
 
 # Layer names the encoder guarantees (for KerasExtractor configs).

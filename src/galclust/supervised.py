@@ -157,16 +157,24 @@ def fit_supervised(
     validation_fraction: float,
     test_fraction: float,
     seed: int,
+    policy: str = "float32",
 ) -> tuple[Any, FitResult]:
     """Seed Keras, build the network for the task's head, train it (Adam, reduce-on-plateau:
-    patience 5, factor 0.2, floor 1e-5, on the validation loss), and score the test rows."""
+    patience 5, factor 0.2, floor 1e-5, on the validation loss), and score the test rows.
+
+    ``policy``: the Keras dtype policy the network is built and trained in (``mixed_float16``
+    on a GPU: Keras scales the loss); the model returned computes in float32 either way, so
+    features extracted from it on a CPU are float32 too."""
     import keras
+
+    from .precision import dtype_policy, with_dtype_policy
 
     keras.utils.set_random_seed(seed)
     images = np.asarray(images, dtype=np.float32)
     head = head_for(target, task)
     train, val, test = split_indices(len(images), validation_fraction, test_fraction, seed)
-    model = build(head)
+    with dtype_policy(policy):
+        model = build(head)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=head.loss)
     reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=5, min_lr=1e-5)
     weights = balanced_class_weights(head.y[train], head.units) if task == CLASSIFICATION else None
@@ -182,6 +190,7 @@ def fit_supervised(
         **({"class_weight": weights} if weights else {}),
     )
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    model = with_dtype_policy(model, "float32", strict=True)
     scores = test_scores(model, images[test], head, test, batch_size)
     if weights:
         scores["class_weights"] = {head.classes[c]: w for c, w in weights.items()}  # type: ignore[index]

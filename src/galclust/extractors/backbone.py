@@ -47,6 +47,7 @@ def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str,
         input_size=settings.get("input_size"), epochs=settings["epochs"], batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"], validation_fraction=settings["validation_fraction"],
         test_fraction=settings["test_fraction"], augment=settings["augment"], seed=seed,
+        policy=settings.get("precision", "float32"),
     )
     title = f"fine-tuning on {task} of {target_label(settings)}"
     return model, result.history, training_metrics(settings, task, result), title

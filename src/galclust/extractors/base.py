@@ -53,6 +53,8 @@ class ExtractorKind:
     needs_target: bool = False
     #: its trainer takes ``monitor_labels`` (truth columns: k-NN accuracy logged per epoch)
     monitors: bool = False
+    #: (CPU, GPU) images per training batch for ``train.batch_size: auto``
+    batch_sizes: tuple[int, int] = (32, 128)
     model_files: Callable[[Mapping[str, Any]], list[str]] = lambda model: []
     read: Reader | None = None
     #: (feature-set settings, model settings or {}, image size) -> feature columns, None if unknown

@@ -34,6 +34,7 @@ def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str,
         images, targets, epochs=settings["epochs"], batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"], validation_fraction=settings["validation_fraction"],
         test_fraction=settings["test_fraction"], augment=settings["augment"], task=task, seed=seed,
+        policy=settings.get("precision", "float32"),
     )
     return model, result.history, training_metrics(settings, task, result), f"{task} of {target_label(settings)}"
 

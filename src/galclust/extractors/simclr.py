@@ -20,6 +20,7 @@ def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str,
         images, epochs=settings["epochs"], batch_size=settings["batch_size"],
         temperature=settings["temperature"], learning_rate=settings["learning_rate"],
         seed=seed, validation_fraction=settings["validation_fraction"], monitor_labels=monitor_labels,
+        policy=settings.get("precision", "float32"),
     )
     metrics = {"target": None, "n_train": len(images),
                "final_loss": history["loss"][-1] if history.get("loss") else None,
@@ -28,4 +29,5 @@ def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str,
 
 
 KIND = ExtractorKind("simclr", builtin=False, build=build_keras, label=lambda m: "SimCLR", array=layer_array,
-                     train=train, monitors=True, uses_gpu=True, description="the reference network trained self-supervised")
+                     train=train, monitors=True, uses_gpu=True, batch_sizes=(64, 512),
+                     description="the reference network trained self-supervised")

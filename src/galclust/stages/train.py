@@ -10,6 +10,7 @@ import numpy as np
 from astropy.table import Table
 
 from ..errors import ConfigError
+from ..precision import training_route
 from ..store import read_array, read_ids
 from ..supervised import catalog_targets, resolve_task, target_columns, usable
 from ..tables import read_table, write_table
@@ -58,7 +59,12 @@ def train_model(model_name: str, kind: str, settings: dict[str, Any], seed: int,
         settings["task"] = resolve_task(settings, catalog, key)
         targets = catalog_targets(catalog, target_columns(settings), settings["task"], key)
     images, y, ids = training_images(image_stores, settings["max_galaxies"], targets)
-    log.info("training %s (%s) on %d galaxies", model_name, kind, len(images))
+    # the route: mixed precision and the larger `auto` batch only where a GPU is visible
+    policy, batch_size = training_route(bool(settings.get("mixed_precision", False)), settings["batch_size"],
+                                        trainer.batch_sizes)
+    settings.update(precision=policy, batch_size=batch_size)
+    log.info("training %s (%s) on %d galaxies in %s, batches of %d", model_name, kind, len(images), policy,
+             batch_size)
     if trainer.monitors and monitor and catalog_path is not None:
         # truth columns, never trained on: the trainer logs its features' k-NN accuracy per epoch
         truth = read_table(catalog_path)
@@ -74,4 +80,5 @@ def train_model(model_name: str, kind: str, settings: dict[str, Any], seed: int,
                 history_out)
     loss_history(history, loss_plot, title=f"{model_name}: {title}")
     write_json(metrics_out, {"model": model_name, "kind": kind, **metrics,
+                             "precision": policy, "batch_size": batch_size,
                              **provenance({"kind": kind, "train": settings, "seed": seed})})
