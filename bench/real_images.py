@@ -4,7 +4,7 @@ with clustimage side by side.
     PYTHONPATH=src nice -n 10 .venv/bin/python bench/real_images.py \\
         [--data /work/shared/realdata/gz2_spirals] [--n 2000] [--normalise none,full] \\
         [--feature-sets pixels,morphometrics,profiles,random_cnn,supervised_cnn,profiles+morphometrics] \\
-        [--no-clustimage] [--out bench-real.md]
+        [--mask-stars] [--asinh B] [--no-clustimage] [--out bench-real.md]
 
 The data folder holds ``images/<id>.jpg`` and ``labels.csv`` (``id,label``). ``--n`` galaxies
 are drawn per class-balanced, deterministic (``--seed``). Each image is read and preprocessed
@@ -92,16 +92,19 @@ def held_out(data: Path, drawn: set[str]) -> tuple[list[str], np.ndarray]:
     return [r[0] for r in rows], np.asarray([r[1] for r in rows])
 
 
-def images_for(data: Path, ids: list[str], mode: str, size: int, multiple: float, cache: Path) -> tuple[np.ndarray, list[str], float]:
+def images_for(data: Path, ids: list[str], mode: str, size: int, multiple: float, cache: Path,
+               mask_stars: bool = False) -> tuple[np.ndarray, list[str], float]:
     """(n, size, size, 3) preprocessed images, detection flags and CPU seconds (0 when cached)."""
     from galclust.normalise import NormaliseSettings
     from galclust.preprocess import load_image
 
-    key = f"{mode}_{size}_{multiple:g}_{len(ids)}_{zlib.crc32(','.join(ids).encode()):08x}"
+    key = (f"{mode}_{size}_{multiple:g}_{len(ids)}_{zlib.crc32(','.join(ids).encode()):08x}"
+           + ("_masked" if mask_stars else ""))
     path, fpath = cache / f"{key}.npy", cache / f"{key}.flags.json"
     if path.exists() and fpath.exists():
         return np.load(path), json.loads(fpath.read_text()), 0.0
-    settings = None if mode == "none" else NormaliseSettings(mode=mode, radius_multiple=multiple)
+    settings = None if mode == "none" else NormaliseSettings(mode=mode, radius_multiple=multiple,
+                                                             mask_stars=mask_stars)
     start = time.process_time()
     out, flags = np.zeros((len(ids), size, size, 3), np.float32), []
     for i, gid in enumerate(ids):
@@ -248,6 +251,9 @@ def main() -> int:
     parser.add_argument("--feature-sets", default=DEFAULT_SETS)
     parser.add_argument("--supervised-epochs", type=int, default=8,
                         help="supervised_cnn: epochs on the galaxies outside the draw")
+    parser.add_argument("--mask-stars", action="store_true", help="normalise with mask_stars (neighbours to sky)")
+    parser.add_argument("--asinh", type=float, default=None,
+                        help="stretch the preprocessed images by asinh(x / b) / asinh(1 / b) (b = this value)")
     parser.add_argument("--no-clustering", action="store_true", help="k-NN and probe only")
     parser.add_argument("--no-clustimage", action="store_true")
     parser.add_argument("--venv", type=Path, default=REPO / ".bench-venv")
@@ -262,13 +268,17 @@ def main() -> int:
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
     print("\n".join(lines), flush=True)
     for mode in args.normalise.split(","):
-        images, flags, prep_s = images_for(args.data, ids, mode, args.size, args.radius_multiple, args.cache_dir)
+        images, flags, prep_s = images_for(args.data, ids, mode, args.size, args.radius_multiple, args.cache_dir,
+                                           args.mask_stars)
+        if args.asinh:
+            images = (np.arcsinh(images / args.asinh) / np.arcsinh(1 / args.asinh)).astype(np.float32)
         n_flag = sum(1 for f in flags if f)
         print(f"<!-- normalise {mode}: preprocessing {prep_s:.0f} CPU s, {n_flag} detections flagged -->", flush=True)
         cache: dict[str, tuple[np.ndarray, float]] = {}
         if "supervised_cnn" in args.feature_sets:
             others, others_y = held_out(args.data, set(ids))
-            held, _, _ = images_for(args.data, others, mode, args.size, args.radius_multiple, args.cache_dir)
+            held, _, _ = images_for(args.data, others, mode, args.size, args.radius_multiple, args.cache_dir,
+                                    args.mask_stars)
             SUPERVISED = (held, others_y, args.supervised_epochs)
         for fs in args.feature_sets.split(","):
             parts = []

@@ -74,7 +74,28 @@ def test_jitter_layers_train_only_and_views_differ():
     v2 = keras.ops.convert_to_numpy(augment(img))
     assert v1.shape == img.shape and not np.allclose(v1, v2)
     clone = ssl.ContrastiveAugment.from_config(augment.get_config())
-    assert clone.get_config()["rotation"] == pytest.approx(45 / 360)
+    assert clone.get_config()["rotation"] == pytest.approx(0.5)  # any orientation
+    assert clone.get_config()["seeing"] == 1.0 and clone.get_config()["sky"] == 0.02
+
+
+def test_seeing_and_sky_keep_flux_and_colour():
+    rng = np.random.default_rng(3)
+    point = np.zeros((3, 21, 21, 3), np.float32)
+    point[:, 10, 10] = [0.9, 0.6, 0.3]  # a red star
+    seeing = ssl.RandomSeeing(1.5, seed=2)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(seeing(point, training=False)), point)
+    blurred = keras.ops.convert_to_numpy(seeing(point, training=True))
+    # a blend with a normalised blur: flux and colour conserved, peak lowered, never raised
+    np.testing.assert_allclose(blurred.sum(axis=(1, 2)), point.sum(axis=(1, 2)), rtol=1e-5)
+    assert np.all(blurred[:, 10, 10, 0] <= 0.9 + 1e-6) and blurred[:, 10, 10, 0].min() < 0.9
+    sky = ssl.RandomSkyLevel(0.02, seed=2)
+    flat = rng.random((4, 8, 8, 3)).astype(np.float32)
+    shifted = keras.ops.convert_to_numpy(sky(flat, training=True)) - flat
+    assert np.all(np.abs(shifted) <= 0.02 + 1e-6)
+    assert np.ptp(shifted.reshape(4, -1), axis=1).max() < 1e-6  # one offset per image, all channels
+    assert np.ptp(shifted[:, 0, 0, 0]) > 0  # images differ
+    for layer in (seeing, sky):
+        assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
 
 
 def _weights(model) -> list[np.ndarray]:

@@ -17,8 +17,11 @@ a plain image batch and whose output is the pair of projections side by side
 ``(N, 2·64)``; the loss reads ``y_pred`` only (``y_true`` is a dummy), so the
 ordinary ``model.fit`` runs it under TensorFlow, JAX or PyTorch.
 
-The augmentation is the study's (flips, rotation ±45°, zoom ±25 %, shifts
-5 %) plus a small per-channel gain (colour jitter, ±5 %) and Gaussian noise.
+The augmentation changes what must not matter for a galaxy's morphology and leaves
+what must (its overall colour, its concentration): flips and any rotation, zoom ±25 %,
+shifts 5 %, a seeing change (a blend with a Gaussian-blurred copy: :class:`RandomSeeing`),
+a sky-level offset (:class:`RandomSkyLevel`), a small per-channel gain (±5 %, mild colour
+jitter) and Gaussian noise.
 It lives only in the training model, where it is applied on every call,
 validation included (so ``val_loss`` is the same contrastive objective on
 held-out galaxies); the returned encoder has no augmentation at all.
@@ -43,6 +46,8 @@ __all__ = [
     "NTXent",
     "RandomChannelGain",
     "RandomGaussianNoise",
+    "RandomSeeing",
+    "RandomSkyLevel",
     "build_encoder",
     "build_simclr_model",
     "nt_xent",
@@ -128,13 +133,90 @@ class RandomGaussianNoise(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="galclust")
-class ContrastiveAugment(layers.Layer):
-    """One random view of each image: the study's augmentation plus colour and noise jitter.
+class RandomSeeing(layers.Layer):
+    """A seeing (PSF) change: each image blended with its Gaussian-blurred copy (``sigma``
+    pixels), the blend weight drawn per image in [0, 1] (from sharp to a PSF ``sigma`` wider).
 
-    Flips (horizontal and vertical), rotation ±``rotation``·360°, zoom
-    ±``zoom``, shifts ±``shift`` of the frame (constant fill, as in
-    :func:`galclust.cnn.build_reference_cnn`), then a per-channel gain
-    ±``gain`` and Gaussian noise up to ``noise``. Applied on every call
+    Active in training only (or always, with ``always=True``).
+    """
+
+    def __init__(self, sigma: float = 1.0, seed: int | None = None, always: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        if sigma < 0:
+            raise ValueError(f"sigma must be >= 0, got {sigma}")
+        self.sigma = float(sigma)
+        self.seed = seed
+        self.always = bool(always)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+
+    def build(self, input_shape: Any) -> None:
+        radius = max(1, int(np.ceil(3 * self.sigma)))
+        t = np.arange(-radius, radius + 1, dtype=np.float64)
+        g = np.exp(-(t**2) / (2 * max(self.sigma, 1e-6) ** 2))
+        kernel = np.outer(g, g) / np.outer(g, g).sum()
+        channels = int(input_shape[-1])
+        # a constant, not a weight: nothing to train or save
+        self._kernel = np.repeat(kernel[:, :, None, None], channels, axis=2).astype(np.float32)
+        self.built = True
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if not (training or self.always) or self.sigma == 0:
+            return inputs
+        kernel = ops.cast(ops.convert_to_tensor(self._kernel), self.compute_dtype)
+        blurred = ops.depthwise_conv(inputs, kernel, strides=1, padding="same")
+        weight = keras.random.uniform((ops.shape(inputs)[0], 1, 1, 1), 0.0, 1.0, dtype=self.compute_dtype,
+                                      seed=self.seed_generator)
+        return inputs + weight * (blurred - inputs)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "sigma": self.sigma, "seed": self.seed, "always": self.always}
+
+
+@keras.saving.register_keras_serializable(package="galclust")
+class RandomSkyLevel(layers.Layer):
+    """A sky-subtraction error: one offset per image, drawn in [−``level``, ``level``], added to
+    every pixel and channel (the same for all three, so colours are not shifted by it).
+
+    Active in training only (or always, with ``always=True``).
+    """
+
+    def __init__(self, level: float = 0.02, seed: int | None = None, always: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        if level < 0:
+            raise ValueError(f"level must be >= 0, got {level}")
+        self.level = float(level)
+        self.seed = seed
+        self.always = bool(always)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if not (training or self.always) or self.level == 0:
+            return inputs
+        offset = keras.random.uniform((ops.shape(inputs)[0], 1, 1, 1), -self.level, self.level,
+                                      dtype=self.compute_dtype, seed=self.seed_generator)
+        return inputs + offset
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "level": self.level, "seed": self.seed, "always": self.always}
+
+
+@keras.saving.register_keras_serializable(package="galclust")
+class ContrastiveAugment(layers.Layer):
+    """One random view of each image: geometry, seeing, sky, colour and noise jitter.
+
+    Flips (horizontal and vertical), rotation ±``rotation``·360° (any angle by default:
+    a galaxy's orientation on the sky means nothing), zoom ±``zoom``, shifts ±``shift``
+    of the frame (constant fill, as in :func:`galclust.cnn.build_reference_cnn`), a seeing
+    change up to a Gaussian of ``seeing`` pixels, a sky offset up to ±``sky``, a per-channel
+    gain ±``gain`` and Gaussian noise up to ``noise``. Applied on every call
     (training and evaluation): this layer is meant for the contrastive
     training model only, never for a model used to extract features.
     Each call draws new randomness, so calling it twice gives two views.
@@ -142,12 +224,14 @@ class ContrastiveAugment(layers.Layer):
 
     def __init__(
         self,
-        rotation: float = 45 / 360,
+        rotation: float = 0.5,
         zoom: float = 0.25,
         shift: float = 0.05,
         gain: float = 0.05,
         noise: float = 0.02,
         seed: int | None = None,
+        seeing: float = 1.0,
+        sky: float = 0.02,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -156,6 +240,8 @@ class ContrastiveAugment(layers.Layer):
         self.shift = float(shift)
         self.gain = float(gain)
         self.noise = float(noise)
+        self.seeing = float(seeing)
+        self.sky = float(sky)
         self.seed = seed
         base = None if seed is None else int(seed)
 
@@ -167,6 +253,8 @@ class ContrastiveAugment(layers.Layer):
             layers.RandomRotation(self.rotation, fill_mode="constant", seed=sub(2)),
             layers.RandomZoom((-self.zoom, self.zoom), fill_mode="constant", seed=sub(3)),
             layers.RandomTranslation(self.shift, self.shift, fill_mode="constant", seed=sub(4)),
+            RandomSeeing(self.seeing, seed=sub(7)),
+            RandomSkyLevel(self.sky, seed=sub(8)),
             RandomChannelGain(self.gain, seed=sub(5)),
             RandomGaussianNoise(self.noise, seed=sub(6)),
         ]
@@ -189,7 +277,7 @@ class ContrastiveAugment(layers.Layer):
         return {
             **super().get_config(),
             "rotation": self.rotation, "zoom": self.zoom, "shift": self.shift,
-            "gain": self.gain, "noise": self.noise, "seed": self.seed,
+            "gain": self.gain, "noise": self.noise, "seed": self.seed, "seeing": self.seeing, "sky": self.sky,
         }
 
 
