@@ -21,6 +21,10 @@ clustimage (its default, method ``pca``, and ``hog``) runs on the same image fil
 separate virtual environment (``--venv``, created and filled with ``pip install clustimage``
 on first use), never in the project's. A measurement, not a test.
 
+``simclr_small`` is SimCLR (:func:`galclust.ssl.train_simclr`, the workflow's views) with a
+small convolutional encoder at 64 px, trained ``--ssl-epochs`` without labels on all the images
+(drawn and not drawn): what self-supervision reaches on a CPU budget.
+
 ``supervised_cnn`` is the reference CNN trained on the class labels of the galaxies *outside*
 the draw (``--supervised-epochs``), its dense_128 layer then extracted for the drawn ones: what
 a user with catalog labels gets (``train.target`` a class column), measured on galaxies it
@@ -118,7 +122,10 @@ def images_for(data: Path, ids: list[str], mode: str, size: int, multiple: float
 
 # -- features --------------------------------------------------------------------------------
 #: (images, labels, epochs) of the labelled galaxies outside the draw, for supervised_cnn
+#: (simclr_small uses their images, never their labels)
 SUPERVISED: tuple[np.ndarray, np.ndarray, int] | None = None
+#: epochs of simclr_small
+SSL_EPOCHS = 50
 
 
 def block(name: str, images: np.ndarray, seed: int) -> np.ndarray:
@@ -155,6 +162,30 @@ def block(name: str, images: np.ndarray, seed: int) -> np.ndarray:
               f"test balanced accuracy {result.scores.get('test_balanced_accuracy', float('nan')):.3f} -->", flush=True)
         cut = keras.Model(model.inputs, model.get_layer(DENSE_128).output)
         return np.asarray(cut.predict(images, batch_size=64, verbose=0), dtype=np.float64)
+    if name == "simclr_small":
+        # SimCLR (galclust.ssl, the workflow's views and loss) with a small all-convolutional
+        # encoder at 64 px, cheap enough for a CPU: trained without labels on the drawn galaxies
+        # and those outside the draw, its pooled features taken for the drawn ones
+        import keras
+        from keras import layers
+
+        from galclust.ssl import train_simclr
+
+        pool = images if SUPERVISED is None else np.concatenate([images, SUPERVISED[0]])
+        small = np.asarray(keras.ops.image.resize(pool, (64, 64), interpolation="area"), np.float32)
+        inputs = keras.Input((64, 64, 3))
+        x = inputs
+        for width in (16, 32, 64, 64):
+            x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
+            x = layers.Conv2D(width, 3, padding="same", activation="relu")(x)
+        x = layers.GlobalAveragePooling2D(name="pool")(x)
+        encoder = keras.Model(inputs, layers.Dense(128, activation="relu", name="dense_128")(x))
+        encoder, history = train_simclr(small, epochs=SSL_EPOCHS, batch_size=128, seed=seed, encoder=encoder,
+                                        verbose=0)
+        print(f"<!-- simclr_small: {len(small)} galaxies, {SSL_EPOCHS} epochs, final loss "
+              f"{history['loss'][-1]:.3f} -->", flush=True)
+        cut = keras.Model(encoder.inputs, encoder.get_layer("pool").output)
+        return np.asarray(cut.predict(small[: len(images)], batch_size=128, verbose=0), dtype=np.float64)
     if name == "random_cnn":
         import keras
 
@@ -240,7 +271,7 @@ def clustimage_scores(data: Path, ids: list[str], y: np.ndarray, venv: Path) -> 
 
 
 def main() -> int:
-    global SUPERVISED
+    global SUPERVISED, SSL_EPOCHS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="/work/shared/realdata/gz2_spirals", type=Path)
     parser.add_argument("--n", type=int, default=2000)
@@ -254,12 +285,14 @@ def main() -> int:
     parser.add_argument("--mask-stars", action="store_true", help="normalise with mask_stars (neighbours to sky)")
     parser.add_argument("--asinh", type=float, default=None,
                         help="stretch the preprocessed images by asinh(x / b) / asinh(1 / b) (b = this value)")
+    parser.add_argument("--ssl-epochs", type=int, default=50, help="simclr_small: contrastive epochs")
     parser.add_argument("--no-clustering", action="store_true", help="k-NN and probe only")
     parser.add_argument("--no-clustimage", action="store_true")
     parser.add_argument("--venv", type=Path, default=REPO / ".bench-venv")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "galclust-real-bench")
     parser.add_argument("--out", type=Path, default=Path("bench-real-images.md"))
     args = parser.parse_args()
+    SSL_EPOCHS = args.ssl_epochs
     ids, y = choose(args.data, args.n, args.seed)
     lines = [f"real images: {args.data} ({len(ids)} galaxies, classes "
              f"{ {str(a): int(b) for a, b in zip(*np.unique(y, return_counts=True))} }), size {args.size}, seed {args.seed}", "",
@@ -275,7 +308,7 @@ def main() -> int:
         n_flag = sum(1 for f in flags if f)
         print(f"<!-- normalise {mode}: preprocessing {prep_s:.0f} CPU s, {n_flag} detections flagged -->", flush=True)
         cache: dict[str, tuple[np.ndarray, float]] = {}
-        if "supervised_cnn" in args.feature_sets:
+        if "supervised_cnn" in args.feature_sets or "simclr_small" in args.feature_sets:
             others, others_y = held_out(args.data, set(ids))
             held, _, _ = images_for(args.data, others, mode, args.size, args.radius_multiple, args.cache_dir,
                                     args.mask_stars)
