@@ -56,7 +56,7 @@ def test_simclr_trains_in_16_bit_and_returns_a_float32_encoder(tmp_path, caplog)
     images = np.random.default_rng(0).random((24, 40, 40, 3)).astype(np.float32)
     with caplog.at_level(logging.INFO, logger="galclust.ssl"):
         encoder, history = ssl.train_simclr(images, epochs=1, batch_size=8, seed=0, verbose=0, policy=MIXED)
-    assert f"training in {MIXED}" in caplog.text
+    assert f"training in {MIXED}" in caplog.text  # the encoder's layers' policy, not the one asked
     assert np.isfinite(history["loss"][0])
     assert effective_policy(encoder) == "float32"
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
@@ -66,12 +66,14 @@ def test_simclr_trains_in_16_bit_and_returns_a_float32_encoder(tmp_path, caplog)
     assert features.dtype == np.float32 and np.isfinite(features).all()
 
 
-def test_supervised_training_in_16_bit_predicts_in_float32():
+def test_supervised_training_in_16_bit_predicts_in_float32(caplog):
     rng = np.random.default_rng(1)
     images = rng.random((30, 40, 40, 3)).astype(np.float32)
     labels = np.where(np.arange(30) % 2 == 0, "a", "b")
-    model, result = train_reference_cnn(images, labels, epochs=1, batch_size=8, task="classification",
-                                        augment=True, seed=0, policy=MIXED)
+    with caplog.at_level(logging.INFO, logger="galclust.supervised"):
+        model, result = train_reference_cnn(images, labels, epochs=1, batch_size=8, task="classification",
+                                            augment=True, seed=0, policy=MIXED)
+    assert f"training in {MIXED}" in caplog.text  # the policy of the layers built, not the one asked
     assert effective_policy(model) == "float32"
     probabilities = np.asarray(model.predict(images[:4], verbose=0))
     assert probabilities.dtype == np.float32 and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)

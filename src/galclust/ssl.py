@@ -37,7 +37,7 @@ import numpy as np
 from keras import layers, ops
 
 from .cnn import DENSE_128, FLATTEN, build_reference_cnn
-from .precision import dtype_policy, with_dtype_policy
+from .precision import dtype_policy, effective_policy, with_dtype_policy
 
 log = logging.getLogger(__name__)
 
@@ -466,7 +466,7 @@ def train_simclr(
         if encoder is None:
             encoder = build_encoder(images.shape[1])
         model = build_simclr_model(encoder, seed=seed, gain=gain, noise=noise)
-    log.info("SimCLR: training in %s, batches of %d", policy, batch_size)
+    log.info("SimCLR: training in %s, batches of %d", effective_policy(encoder), batch_size)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=NTXent(temperature))
     callbacks = [keras.callbacks.ReduceLROnPlateau(
         monitor="val_loss" if n_val else "loss", factor=0.2, patience=5, min_lr=1e-5

@@ -18,6 +18,7 @@ share (Adam, reduce-on-plateau as in the study), with test-set scores for the ta
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ import numpy as np
 from astropy.table import Table
 
 from .errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 TASKS = ("auto", "regression", "classification")
 REGRESSION = "regression"
@@ -167,7 +170,7 @@ def fit_supervised(
     features extracted from it on a CPU are float32 too."""
     import keras
 
-    from .precision import dtype_policy, with_dtype_policy
+    from .precision import dtype_policy, effective_policy, with_dtype_policy
 
     keras.utils.set_random_seed(seed)
     images = np.asarray(images, dtype=np.float32)
@@ -175,6 +178,7 @@ def fit_supervised(
     train, val, test = split_indices(len(images), validation_fraction, test_fraction, seed)
     with dtype_policy(policy):
         model = build(head)
+    log.info("training in %s, batches of %d", effective_policy(model), batch_size)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=head.loss)
     reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=5, min_lr=1e-5)
     weights = balanced_class_weights(head.y[train], head.units) if task == CLASSIFICATION else None
