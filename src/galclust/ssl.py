@@ -63,92 +63,88 @@ PROJECTION_DIMS = (128, 64)
 # ---------------------------------------------------------------------------
 
 
-@keras.saving.register_keras_serializable(package="galclust")
-class RandomChannelGain(layers.Layer):
-    """Colour jitter: each image's channels multiplied by gains drawn in [1 − g, 1 + g].
+class _RandomImageJitter(layers.Layer):
+    """Base of the jitter layers: one strength (``amount``, saved under ``key``), a seed and
+    ``always``; active in training only (or always, with ``always=True``), like Keras's own
+    random layers, and a no-op at strength 0. Subclasses define :meth:`jitter`."""
 
-    Active in training only (or always, with ``always=True``), like Keras's
-    own random layers.
-    """
+    key = "amount"
+
+    def __init__(self, amount: float, seed: int | None = None, always: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.amount = float(amount)
+        self.seed = seed
+        self.always = bool(always)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if not (training or self.always) or self.amount == 0:
+            return inputs
+        return self.jitter(inputs)
+
+    def jitter(self, inputs: Any) -> Any:
+        raise NotImplementedError
+
+    def per_image(self, inputs: Any, low: float, high: float, channels: int = 1) -> Any:
+        """Uniform draws in [low, high], one per image (and per channel with ``channels``)."""
+        shape = ops.shape(inputs)
+        return keras.random.uniform((shape[0], 1, 1, channels), low, high, dtype=self.compute_dtype,
+                                    seed=self.seed_generator)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), self.key: self.amount, "seed": self.seed, "always": self.always}
+
+
+@keras.saving.register_keras_serializable(package="galclust")
+class RandomChannelGain(_RandomImageJitter):
+    """Colour jitter: each image's channels multiplied by gains drawn in [1 − g, 1 + g]."""
+
+    key = "gain"
 
     def __init__(self, gain: float = 0.05, seed: int | None = None, always: bool = False, **kwargs: Any):
-        super().__init__(**kwargs)
         if not 0 <= gain < 1:
             raise ValueError(f"gain must be in [0, 1), got {gain}")
-        self.gain = float(gain)
-        self.seed = seed
-        self.always = bool(always)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = True
+        super().__init__(gain, seed, always, **kwargs)
+        self.gain = self.amount
 
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
-        if not (training or self.always) or self.gain == 0:
-            return inputs
-        shape = ops.shape(inputs)
-        gains = keras.random.uniform(
-            (shape[0], 1, 1, shape[-1]), 1.0 - self.gain, 1.0 + self.gain,
-            dtype=self.compute_dtype, seed=self.seed_generator,
-        )
-        return inputs * gains
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "gain": self.gain, "seed": self.seed, "always": self.always}
+    def jitter(self, inputs: Any) -> Any:
+        return inputs * self.per_image(inputs, 1.0 - self.gain, 1.0 + self.gain, channels=ops.shape(inputs)[-1])
 
 
 @keras.saving.register_keras_serializable(package="galclust")
-class RandomGaussianNoise(layers.Layer):
-    """Additive Gaussian noise, its standard deviation drawn per image in [0, ``stddev``].
+class RandomGaussianNoise(_RandomImageJitter):
+    """Additive Gaussian noise, its standard deviation drawn per image in [0, ``stddev``]."""
 
-    Active in training only (or always, with ``always=True``).
-    """
+    key = "stddev"
 
     def __init__(self, stddev: float = 0.02, seed: int | None = None, always: bool = False, **kwargs: Any):
-        super().__init__(**kwargs)
         if stddev < 0:
             raise ValueError(f"stddev must be >= 0, got {stddev}")
-        self.stddev = float(stddev)
-        self.seed = seed
-        self.always = bool(always)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = True
+        super().__init__(stddev, seed, always, **kwargs)
+        self.stddev = self.amount
 
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
-        if not (training or self.always) or self.stddev == 0:
-            return inputs
-        shape = ops.shape(inputs)
-        sigma = keras.random.uniform(
-            (shape[0], 1, 1, 1), 0.0, self.stddev, dtype=self.compute_dtype, seed=self.seed_generator
-        )
-        noise = keras.random.normal(shape, dtype=self.compute_dtype, seed=self.seed_generator)
+    def jitter(self, inputs: Any) -> Any:
+        sigma = self.per_image(inputs, 0.0, self.stddev)
+        noise = keras.random.normal(ops.shape(inputs), dtype=self.compute_dtype, seed=self.seed_generator)
         return inputs + sigma * noise
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed, "always": self.always}
 
 
 @keras.saving.register_keras_serializable(package="galclust")
-class RandomSeeing(layers.Layer):
+class RandomSeeing(_RandomImageJitter):
     """A seeing (PSF) change: each image blended with its Gaussian-blurred copy (``sigma``
-    pixels), the blend weight drawn per image in [0, 1] (from sharp to a PSF ``sigma`` wider).
+    pixels), the blend weight drawn per image in [0, 1] (from sharp to a PSF ``sigma`` wider)."""
 
-    Active in training only (or always, with ``always=True``).
-    """
+    key = "sigma"
 
     def __init__(self, sigma: float = 1.0, seed: int | None = None, always: bool = False, **kwargs: Any):
-        super().__init__(**kwargs)
         if sigma < 0:
             raise ValueError(f"sigma must be >= 0, got {sigma}")
-        self.sigma = float(sigma)
-        self.seed = seed
-        self.always = bool(always)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = True
+        super().__init__(sigma, seed, always, **kwargs)
+        self.sigma = self.amount
 
     def build(self, input_shape: Any) -> None:
         radius = max(1, int(np.ceil(3 * self.sigma)))
@@ -160,52 +156,27 @@ class RandomSeeing(layers.Layer):
         self._kernel = np.repeat(kernel[:, :, None, None], channels, axis=2).astype(np.float32)
         self.built = True
 
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
-        if not (training or self.always) or self.sigma == 0:
-            return inputs
+    def jitter(self, inputs: Any) -> Any:
         kernel = ops.cast(ops.convert_to_tensor(self._kernel), self.compute_dtype)
         blurred = ops.depthwise_conv(inputs, kernel, strides=1, padding="same")
-        weight = keras.random.uniform((ops.shape(inputs)[0], 1, 1, 1), 0.0, 1.0, dtype=self.compute_dtype,
-                                      seed=self.seed_generator)
-        return inputs + weight * (blurred - inputs)
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "sigma": self.sigma, "seed": self.seed, "always": self.always}
+        return inputs + self.per_image(inputs, 0.0, 1.0) * (blurred - inputs)
 
 
 @keras.saving.register_keras_serializable(package="galclust")
-class RandomSkyLevel(layers.Layer):
+class RandomSkyLevel(_RandomImageJitter):
     """A sky-subtraction error: one offset per image, drawn in [−``level``, ``level``], added to
-    every pixel and channel (the same for all three, so colours are not shifted by it).
+    every pixel and channel (the same for all three, so colours are not shifted by it)."""
 
-    Active in training only (or always, with ``always=True``).
-    """
+    key = "level"
 
     def __init__(self, level: float = 0.02, seed: int | None = None, always: bool = False, **kwargs: Any):
-        super().__init__(**kwargs)
         if level < 0:
             raise ValueError(f"level must be >= 0, got {level}")
-        self.level = float(level)
-        self.seed = seed
-        self.always = bool(always)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = True
+        super().__init__(level, seed, always, **kwargs)
+        self.level = self.amount
 
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
-        if not (training or self.always) or self.level == 0:
-            return inputs
-        offset = keras.random.uniform((ops.shape(inputs)[0], 1, 1, 1), -self.level, self.level,
-                                      dtype=self.compute_dtype, seed=self.seed_generator)
-        return inputs + offset
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "level": self.level, "seed": self.seed, "always": self.always}
+    def jitter(self, inputs: Any) -> Any:
+        return inputs + self.per_image(inputs, -self.level, self.level)
 
 
 @keras.saving.register_keras_serializable(package="galclust")
