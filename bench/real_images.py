@@ -4,7 +4,7 @@ with clustimage side by side.
     PYTHONPATH=src nice -n 10 .venv/bin/python bench/real_images.py \\
         [--data /work/shared/realdata/gz2_spirals] [--n 2000] [--normalise none,full] \\
         [--feature-sets pixels,morphometrics,profiles,random_cnn,supervised_cnn,profiles+morphometrics] \\
-        [--mask-stars] [--asinh B] [--no-clustimage] [--out bench-real.md]
+        [--mask-stars] [--asinh B] [--supervised-ceiling] [--no-clustimage] [--out bench-real.md]
 
 The data folder holds ``images/<id>.jpg`` and ``labels.csv`` (``id,label``). ``--n`` galaxies
 are drawn per class-balanced, deterministic (``--seed``). Each image is read and preprocessed
@@ -12,10 +12,13 @@ as the workflow does (:func:`galclust.preprocess.load_image`, ``--size`` px, nor
 none or full), cached as .npy under ``--cache-dir``. Per feature set and mode:
 
 - k-NN (k = 10) and linear-probe accuracy, 5-fold stratified (:mod:`galclust.quality`);
-- k-means, ward, spectral (k = 2..6) and HDBSCAN on the standardised features reduced by PCA
-  (10 components; 5 for HDBSCAN), best ARI over k (with its k) and the k = 2 ARI/AMI.
-  HDBSCAN runs with ``min_cluster_size`` = n / 20 and ``min_samples`` = 10; a result with
-  > 90 % noise or a single cluster is marked "degenerate".
+- k-means, ward, spectral, Gaussian mixtures (the workflow's ``gmm``: full covariances, one
+  start) (k = 2..6) and HDBSCAN on the standardised features reduced by PCA (10 components; 5
+  for HDBSCAN), best ARI over k (with its k) and the k = 2 ARI/AMI. HDBSCAN runs with
+  ``min_cluster_size`` = n / 20 and ``min_samples`` = 10 twice: on the PCA, and as the
+  workflow's density route for real features, on a UMAP view (the workflow's reducer: 5
+  components, 30 neighbours, min_dist 0, seeded) with the workflow's ``hdbscan`` method. A
+  result with > 90 % noise or a single cluster is marked "degenerate".
 
 clustimage (its default, method ``pca``, and ``hog``) runs on the same image files in a
 separate virtual environment (``--venv``, created and filled with ``pip install clustimage``
@@ -46,12 +49,14 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans, SpectralClustering
+from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
+from galclust.methods import METHODS
 from galclust.quality import knn_accuracy, linear_probe_accuracy
+from galclust.reducers.umap import fit_transform as umap_view
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SETS = ("pixels,morphometrics,profiles,profile_summary,random_cnn,profiles+morphometrics,"
@@ -208,7 +213,7 @@ def combine(blocks: list[np.ndarray]) -> np.ndarray:
 
 # -- clustering ------------------------------------------------------------------------------
 def clusterings(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, dict[str, float | int | str]]:
-    """Best-over-k and k = 2 ARI/AMI for k-means, ward, spectral; HDBSCAN's single result."""
+    """Best-over-k and k = 2 ARI/AMI for k-means, ward, spectral, GMM; HDBSCAN's single results."""
     Z = StandardScaler().fit_transform(X)
     E = PCA(n_components=min(10, Z.shape[1]), random_state=seed).fit_transform(Z)
     out: dict[str, dict[str, float | int | str]] = {}
@@ -228,14 +233,39 @@ def clusterings(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, dict[str, 
             if ari > best[0]:
                 best = (ari, k, ami)
         out[name].update({"best_ari": best[0], "best_k": best[1], "best_ami": best[2], "note": ""})
-    lab = HDBSCAN(min_cluster_size=max(10, len(E) // 20), min_samples=10).fit_predict(E[:, :5])
-    noise = float((lab < 0).mean())
-    n_cl = len(set(lab[lab >= 0]))
-    note = f"{n_cl} clusters, {noise:.0%} noise" + (" (degenerate)" if noise > 0.9 or n_cl < 2 else "")
-    ari, ami = adjusted_rand_score(y, lab), adjusted_mutual_info_score(y, lab)
-    out["hdbscan"] = {"best_ari": ari, "best_k": n_cl, "best_ami": ami, "ari2": float("nan"),
-                      "ami2": float("nan"), "note": note}
+    gmm = METHODS["gmm"]
+    best = (-1.0, 0, 0.0)
+    for k in KS:
+        lab = gmm.fit(E, {"k": k}, seed).labels
+        ari, ami = adjusted_rand_score(y, lab), adjusted_mutual_info_score(y, lab)
+        if k == 2:
+            out["gmm"] = {"ari2": ari, "ami2": ami}
+        if ari > best[0]:
+            best = (ari, k, ami)
+    out["gmm"].update({"best_ari": best[0], "best_k": best[1], "best_ami": best[2], "note": ""})
+    density = {"min_cluster_size": max(10, len(E) // 20), "min_samples": 10}
+    view = umap_view(Z, {"n_components": 5, "n_neighbors": 30, "min_dist": 0.0}, seed).values
+    for name, space in (("hdbscan", E[:, :5]), ("hdbscan_umap", view)):
+        lab = METHODS["hdbscan"].fit(space, density, seed).labels
+        noise = float((lab < 0).mean())
+        n_cl = len(set(lab[lab >= 0]))
+        note = f"{n_cl} clusters, {noise:.0%} noise" + (" (degenerate)" if noise > 0.9 or n_cl < 2 else "")
+        ari, ami = adjusted_rand_score(y, lab), adjusted_mutual_info_score(y, lab)
+        out[name] = {"best_ari": ari, "best_k": n_cl, "best_ami": ami, "ari2": float("nan"),
+                     "ami2": float("nan"), "note": note}
     return out
+
+
+def supervised_ceiling(X: np.ndarray, y: np.ndarray, seed: int) -> float:
+    """5-fold (stratified, shuffled with ``seed``) accuracy of gradient-boosted trees trained on
+    the labels: how far a non-linear classifier *with* labels gets on these features, the bound
+    that k-NN and clustering without labels work under."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=seed)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    return float(cross_val_score(model, X, y, cv=folds).mean())
 
 
 # -- clustimage ------------------------------------------------------------------------------
@@ -287,6 +317,9 @@ def main() -> int:
                         help="stretch the preprocessed images by asinh(x / b) / asinh(1 / b) (b = this value)")
     parser.add_argument("--ssl-epochs", type=int, default=50, help="simclr_small: contrastive epochs")
     parser.add_argument("--no-clustering", action="store_true", help="k-NN and probe only")
+    parser.add_argument("--supervised-ceiling", action="store_true",
+                        help="also: 5-fold accuracy of gradient-boosted trees trained on the labels, per "
+                             "feature set (what the features allow when labels are used)")
     parser.add_argument("--no-clustimage", action="store_true")
     parser.add_argument("--venv", type=Path, default=REPO / ".bench-venv")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "galclust-real-bench")
@@ -297,9 +330,11 @@ def main() -> int:
     lines = [f"real images: {args.data} ({len(ids)} galaxies, classes "
              f"{ {str(a): int(b) for a, b in zip(*np.unique(y, return_counts=True))} }), size {args.size}, seed {args.seed}", "",
              "| normalise | feature set | d | CPU s | k-NN acc | probe acc | k-means best ARI (k) | ward best ARI (k)"
-             " | spectral best ARI (k) | HDBSCAN ARI | k-means k=2 ARI/AMI | ward k=2 ARI/AMI | spectral k=2 ARI/AMI |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+             " | spectral best ARI (k) | GMM best ARI (k) | HDBSCAN ARI | HDBSCAN on UMAP-5 ARI | k-means k=2 ARI/AMI"
+             " | ward k=2 ARI/AMI | spectral k=2 ARI/AMI | GMM k=2 ARI/AMI |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|"]
     print("\n".join(lines), flush=True)
+    ceilings: list[str] = []
     for mode in args.normalise.split(","):
         images, flags, prep_s = images_for(args.data, ids, mode, args.size, args.radius_multiple, args.cache_dir,
                                            args.mask_stars)
@@ -324,19 +359,27 @@ def main() -> int:
             cpu = sum(p[1] for p in parts)
             knn, probe = knn_accuracy(X, y, k=10, seed=args.seed), linear_probe_accuracy(X, y, seed=args.seed)
             if args.no_clustering:
-                row = f"| {mode} | {fs} | {X.shape[1]} | {cpu:.0f} | {knn:.3f} | {probe:.3f} |" + " |" * 7
+                row = f"| {mode} | {fs} | {X.shape[1]} | {cpu:.0f} | {knn:.3f} | {probe:.3f} |" + " |" * 10
             else:
                 c = clusterings(X, y, args.seed)
-                best = " | ".join(f"{c[m]['best_ari']:.3f} ({c[m]['best_k']})" for m in ("kmeans", "ward", "spectral"))
-                k2 = " | ".join(f"{c[m]['ari2']:.3f}/{c[m]['ami2']:.3f}" for m in ("kmeans", "ward", "spectral"))
+                by_k = ("kmeans", "ward", "spectral", "gmm")
+                best = " | ".join(f"{c[m]['best_ari']:.3f} ({c[m]['best_k']})" for m in by_k)
+                k2 = " | ".join(f"{c[m]['ari2']:.3f}/{c[m]['ami2']:.3f}" for m in by_k)
+                dens = " | ".join(f"{c[m]['best_ari']:.3f} ({c[m]['note']})" for m in ("hdbscan", "hdbscan_umap"))
                 row = (f"| {mode} | {fs} | {X.shape[1]} | {cpu:.0f} | {knn:.3f} | {probe:.3f} | {best} | "
-                       f"{c['hdbscan']['best_ari']:.3f} ({c['hdbscan']['note']}) | {k2} |")
+                       f"{dens} | {k2} |")
             lines.append(row)
             print(row, flush=True)
+            if args.supervised_ceiling:
+                ceilings.append(f"| {mode} | {fs} | {knn:.3f} | {probe:.3f} | {supervised_ceiling(X, y, args.seed):.3f} |")
+    if ceilings:
+        lines += ["", "| normalise | feature set | k-NN acc | probe acc | gradient-boosted trees on the labels, 5-fold acc |",
+                  "|---|---|---:|---:|---:|", *ceilings]
+        print("\n".join(lines[-len(ceilings) - 2:]), flush=True)
     if not args.no_clustimage:
         for method, s in clustimage_scores(args.data, ids, y, args.venv).items():
             row = (f"| original files | clustimage {method} | | {s['seconds']:.0f} (wall, both) | | | "
-                   f"ARI {s['ari']:.3f} (k={s['k']}, its own choice) | | | | AMI {s['ami']:.3f} | | |")
+                   f"ARI {s['ari']:.3f} (k={s['k']}, its own choice) | | | | | | AMI {s['ami']:.3f} | | | |")
             lines.append(row)
             print(row, flush=True)
     args.out.write_text("\n".join(lines) + "\n")

@@ -23,7 +23,7 @@ def real_run(tmp_path_factory):
     config["catalog"] = {"path": str(GZ2 / "labels.csv"), "truth": ["label"]}
     config["batch_size"] = 30
     config["clustering"] = {"kmeans": {"k": [2, 3]}, "spectral": {"k": [2], "n_neighbors": 8},
-                            "agglomerative": {"k": [2]}}
+                            "agglomerative": {"k": [2]}, "hdbscan": {"min_cluster_size": [8], "min_samples": 5}}
     config["report"] = {"member_pdfs": ["profiles/spectral-k2"], "similar": ["101654"]}
     path = write_config(work / "config.yaml", config)
     result = snakemake(work, path, "--cores", "2")
@@ -40,6 +40,9 @@ def test_every_output_exists_for_real_images(real_run):
             assert (results / f"clustering/{fs}/{job}/summary.png").stat().st_size > 0
         for figure in ("cluster_map.png", "thumbnail_map.png", "truth_map.png", "quality.tsv"):
             assert (results / f"features/{fs}" / figure).stat().st_size > 0
+    # the density route of local.yaml: HDBSCAN on the UMAP view only
+    assert len(read_table(results / "clustering/profiles_map/hdbscan-m8/labels.ecsv")) == 60
+    assert not (results / "clustering/profiles/hdbscan-m8").exists()
     assert list((results / "clustering/profiles/spectral-k2/members").glob("*.pdf"))
     assert (results / "features/profiles/similar/101654.png").is_file()
     assert (results / "explorer/index.html").stat().st_size > 100_000

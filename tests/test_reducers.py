@@ -86,8 +86,11 @@ def test_umap_shape_and_seed(blobs) -> None:
     assert a.values.shape == (400, 2) and a.values.dtype == np.float32
     assert a.info["label"] == "UMAP-2"
     assert a.values.tobytes() == b.values.tobytes()
-    with pytest.raises(ConfigError, match=r"reduce\.n_neighbors"):
-        umap.fit_transform(X[:5], {"n_neighbors": 10}, 0)
+    # a folder smaller than the neighbourhood: every other galaxy, as t-SNE's perplexity
+    small = umap.fit_transform(X[:12], {"n_neighbors": 30, "n_components": 3}, 0)
+    assert small.values.shape == (12, 3) and np.isfinite(small.values).all()
+    assert small.info["n_neighbors"] == 11 and small.info["n_neighbors_asked"] == 30
+    assert "n_neighbors_asked" not in a.info
 
 
 def _classes(y: np.ndarray) -> np.ndarray:

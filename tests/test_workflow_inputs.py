@@ -170,3 +170,7 @@ def test_runs_on_a_folder_of_local_images(tmp_path):
     labels = Table.read(tmp_path / "results/clustering/pixels/kmeans-k2/labels.ecsv")
     assert sorted(labels["id"]) == [f"gal_{i:02d}" for i in range(9)]
     assert len(list((tmp_path / "results/clustering/pixels/agglomerative-k3/members").glob("*.pdf"))) == 3
+    # the UMAP view's only method (hdbscan) is switched off here: its map is drawn, its
+    # clusterings panel says why it is empty
+    assert (tmp_path / "results/features/profiles_map/cluster_map.png").stat().st_size > 0
+    assert not (tmp_path / "results/clustering/profiles_map").exists()

@@ -1,6 +1,7 @@
 """UMAP maps (umap-learn) as a :class:`~galclust.reducers.base.Reducer` (``UMAP-2``).
 
-Parameters (``features.<name>.reduce``): ``n_components`` (2), ``n_neighbors`` (15),
+Parameters (``features.<name>.reduce``): ``n_components`` (2), ``n_neighbors`` (15; at most
+the number of galaxies minus one, ``info['n_neighbors_asked']`` records a larger setting),
 ``min_dist`` (0.1), ``metric`` ("euclidean"), ``n_epochs`` (None: umap-learn's choice,
 500 below 10k rows, 200 above).
 
@@ -27,8 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from ._common import key_of, as_rows, float_param, int_param, label
+from ._common import as_rows, float_param, int_param, label
 from .base import Embedding, Reducer
 
 #: umap-learn computes exact pairwise distances below this many rows.
@@ -55,8 +55,10 @@ def fit_transform(X: np.ndarray, params: Mapping[str, Any], seed: int, target: n
         n_epochs = int_param(params, "n_epochs", 200)
     if n <= k + 1:
         raise ValueError(f"UMAP needs more than n_components + 1 = {k + 1} galaxies, got {n}")
-    if n_neighbors >= n:
-        raise ConfigError(f"config key '{key_of(params)}.n_neighbors': {n_neighbors} neighbours but only {n} galaxies")
+    asked = n_neighbors
+    # A folder smaller than the neighbourhood: use every other galaxy (umap-learn's own
+    # fallback), so one config serves a folder of 20 galaxies and one of 20,000; info says so.
+    n_neighbors = min(n_neighbors, n - 1)
     model = umap.UMAP(
         n_components=k,
         n_neighbors=n_neighbors,
@@ -76,6 +78,7 @@ def fit_transform(X: np.ndarray, params: Mapping[str, Any], seed: int, target: n
         "label": label("UMAP", k),
         "n_components": k,
         "n_neighbors": n_neighbors,
+        **({"n_neighbors_asked": asked} if asked != n_neighbors else {}),
         "min_dist": min_dist,
         "metric": str(params.get("metric", "euclidean")),
         "transform": "none: new rows are placed by k-NN in the input space",

@@ -74,7 +74,10 @@ def maps(fs_name: str, settings: dict[str, Any], seed: int, truth: Sequence[str]
         if np.array_equal(np.asarray(table["id"], dtype=str), ids):
             labelings[str(table.meta.get("clustering", path))] = np.asarray(table["label"])
     title = f"{label}: map by {how}"
-    cluster_maps(xy, labelings, cluster_map, title=title)
+    if labelings:
+        cluster_maps(xy, labelings, cluster_map, title=title)
+    else:  # its `methods` name none of the configured clusterings
+        placeholder_figure(cluster_map, f"{fs_name}: no clustering configured for this feature set")
     columns = _catalog_columns(catalog_path, ids, truth)
     if columns:
         truth_maps(xy, columns, truth_map, title=title)
