@@ -217,32 +217,23 @@ def clusterings(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, dict[str, 
     Z = StandardScaler().fit_transform(X)
     E = PCA(n_components=min(10, Z.shape[1]), random_state=seed).fit_transform(Z)
     out: dict[str, dict[str, float | int | str]] = {}
-    makers = {
-        "kmeans": lambda k: KMeans(k, n_init=10, random_state=seed),
-        "ward": lambda k: AgglomerativeClustering(k, linkage="ward"),
-        "spectral": lambda k: SpectralClustering(k, affinity="nearest_neighbors", n_neighbors=15,
-                                                 random_state=seed, assign_labels="cluster_qr"),
+    labels_for = {
+        "kmeans": lambda k: KMeans(k, n_init=10, random_state=seed).fit_predict(E),
+        "ward": lambda k: AgglomerativeClustering(k, linkage="ward").fit_predict(E),
+        "spectral": lambda k: SpectralClustering(k, affinity="nearest_neighbors", n_neighbors=15, random_state=seed,
+                                                 assign_labels="cluster_qr").fit_predict(E),
+        "gmm": lambda k: METHODS["gmm"].fit(E, {"k": k}, seed).labels,
     }
-    for name, make in makers.items():
+    for name, fit in labels_for.items():
         best = (-1.0, 0, 0.0)
         for k in KS:
-            lab = make(k).fit_predict(E)
+            lab = fit(k)
             ari, ami = adjusted_rand_score(y, lab), adjusted_mutual_info_score(y, lab)
             if k == 2:
                 out[name] = {"ari2": ari, "ami2": ami}
             if ari > best[0]:
                 best = (ari, k, ami)
         out[name].update({"best_ari": best[0], "best_k": best[1], "best_ami": best[2], "note": ""})
-    gmm = METHODS["gmm"]
-    best = (-1.0, 0, 0.0)
-    for k in KS:
-        lab = gmm.fit(E, {"k": k}, seed).labels
-        ari, ami = adjusted_rand_score(y, lab), adjusted_mutual_info_score(y, lab)
-        if k == 2:
-            out["gmm"] = {"ari2": ari, "ami2": ami}
-        if ari > best[0]:
-            best = (ari, k, ami)
-    out["gmm"].update({"best_ari": best[0], "best_k": best[1], "best_ami": best[2], "note": ""})
     density = {"min_cluster_size": max(10, len(E) // 20), "min_samples": 10}
     view = umap_view(Z, {"n_components": 5, "n_neighbors": 30, "min_dist": 0.0}, seed).values
     for name, space in (("hdbscan", E[:, :5]), ("hdbscan_umap", view)):
