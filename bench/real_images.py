@@ -78,10 +78,19 @@ json.dump(out, open(sys.argv[2], "w"))
 
 
 # -- data ------------------------------------------------------------------------------------
-def choose(data: Path, n: int, seed: int) -> tuple[list[str], np.ndarray]:
+def read_labels(path: Path, column: str = "label") -> list[dict[str, str]]:
+    """``{"id", "label"}`` rows of a labels CSV, the label taken from ``column``."""
+    with open(path) as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and column not in rows[0]:
+        raise SystemExit(f"{path}: no column {column!r} (has {', '.join(rows[0])})")
+    return [{"id": r["id"], "label": r[column]} for r in rows]
+
+
+def choose(data: Path, n: int, seed: int, labels_csv: Path | None = None,
+           column: str = "label") -> tuple[list[str], np.ndarray]:
     """A class-balanced deterministic draw of n ids (all when n >= the sample) and their labels."""
-    with open(data / "labels.csv") as fh:
-        rows = [r for r in csv.DictReader(fh)]
+    rows = read_labels(labels_csv or data / "labels.csv", column)
     rng = np.random.default_rng(seed)
     labels = sorted({r["label"] for r in rows})
     per = int(math.ceil(n / len(labels)))
@@ -94,10 +103,11 @@ def choose(data: Path, n: int, seed: int) -> tuple[list[str], np.ndarray]:
     return picked, np.asarray([by_id[i] for i in picked])
 
 
-def held_out(data: Path, drawn: set[str]) -> tuple[list[str], np.ndarray]:
+def held_out(data: Path, drawn: set[str], labels_csv: Path | None = None,
+             column: str = "label") -> tuple[list[str], np.ndarray]:
     """The labelled galaxies outside the draw (sorted ids) and their labels."""
-    with open(data / "labels.csv") as fh:
-        rows = sorted((r["id"], r["label"]) for r in csv.DictReader(fh) if r["id"] not in drawn)
+    rows = sorted((r["id"], r["label"]) for r in read_labels(labels_csv or data / "labels.csv", column)
+                  if r["id"] not in drawn)
     return [r[0] for r in rows], np.asarray([r[1] for r in rows])
 
 
@@ -295,6 +305,9 @@ def main() -> int:
     global SUPERVISED, SSL_EPOCHS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="/work/shared/realdata/gz2_spirals", type=Path)
+    parser.add_argument("--labels", type=Path, default=None,
+                        help="labels CSV with an id column (default: <data>/labels.csv)")
+    parser.add_argument("--label-column", default="label", help="the labels CSV's class column")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=80)
@@ -317,7 +330,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-real-images.md"))
     args = parser.parse_args()
     SSL_EPOCHS = args.ssl_epochs
-    ids, y = choose(args.data, args.n, args.seed)
+    ids, y = choose(args.data, args.n, args.seed, args.labels, args.label_column)
     lines = [f"real images: {args.data} ({len(ids)} galaxies, classes "
              f"{ {str(a): int(b) for a, b in zip(*np.unique(y, return_counts=True))} }), size {args.size}, seed {args.seed}", "",
              "| normalise | feature set | d | CPU s | k-NN acc | probe acc | k-means best ARI (k) | ward best ARI (k)"
@@ -335,7 +348,7 @@ def main() -> int:
         print(f"<!-- normalise {mode}: preprocessing {prep_s:.0f} CPU s, {n_flag} detections flagged -->", flush=True)
         cache: dict[str, tuple[np.ndarray, float]] = {}
         if "supervised_cnn" in args.feature_sets or "simclr_small" in args.feature_sets:
-            others, others_y = held_out(args.data, set(ids))
+            others, others_y = held_out(args.data, set(ids), args.labels, args.label_column)
             held, _, _ = images_for(args.data, others, mode, args.size, args.radius_multiple, args.cache_dir,
                                     args.mask_stars)
             SUPERVISED = (held, others_y, args.supervised_epochs)

@@ -78,3 +78,37 @@ def test_real_spirals_are_bluer_and_more_structured_than_non_spirals() -> None:
     from galclust.quality import knn_accuracy
 
     assert knn_accuracy(F, y, k=5, seed=0) > 0.6
+
+
+def test_real_ellipticals_spirals_and_edge_on_disks_separate_without_labels() -> None:
+    """36 real cutouts of the three classes the features are judged on elsewhere (12 each, sorted
+    by eye; tests/data/gz2_three), preprocessed as local.yaml does: edge-on disks stand out by
+    their axis ratio, the profile summary holds the classes (5-NN) better than pixels, and a
+    plain k = 3 clustering of it recovers them."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.preprocessing import StandardScaler
+
+    from galclust.normalise import NormaliseSettings
+    from galclust.preprocess import load_image
+    from galclust.profiles import SUMMARY_NAMES
+    from galclust.quality import knn_accuracy
+
+    three = Path(__file__).parent / "data" / "gz2_three"
+    with open(three / "labels.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    settings = NormaliseSettings(mode="full", radius_multiple=6)
+    loaded = [load_image(three / "images" / f"{r['id']}.jpg", 80, None, settings) for r in rows]
+    assert sum(1 for _, flag in loaded if flag) <= 1
+    images = np.stack([image for image, _ in loaded])
+    y = np.array([r["class"] for r in rows])
+    S = ProfileExtractor().transform(images)["profile_summary"]
+    q = S[:, list(SUMMARY_NAMES).index("q")]
+    assert np.median(q[y == "edge_on"]) < 0.5 * min(np.median(q[y == c]) for c in ("elliptical", "face_on_spiral"))
+    Z = StandardScaler().fit_transform(S)
+    pixels = images.reshape(len(images), -1)
+    summary_knn, pixels_knn = knn_accuracy(Z, y, k=5, seed=0), knn_accuracy(pixels, y, k=5, seed=0)
+    # measured: 5-NN 0.94 (pixels 0.81), k-means ARI 0.56 (on all 290 sorted: spectral 0.63)
+    assert summary_knn >= 0.8 and summary_knn > pixels_knn
+    labels = KMeans(3, n_init=10, random_state=0).fit_predict(Z)
+    assert adjusted_rand_score(y, labels) >= 0.4
