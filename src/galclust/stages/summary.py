@@ -52,6 +52,7 @@ def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: Pa
                   f"{DEGENERATE_FRACTION:.0%} noise, or one cluster holding more than {DEGENERATE_FRACTION:.0%}); "
                   "their scores below are not results: "
                   + "; ".join(f"`{name}` ({why})" for name, why in flagged) + "."]
+    lines += _closest(metrics, truth_by, truth_cols)
     lines += ["", "| feature set | clustering | clusters | noise | silhouette | CH | DB |"
               + "".join(f" ARI {c} | AMI {c} |" for c in truth_cols) + " note |",
               "|---|---|---:|---:|---:|---:|---:|" + "---:|---:|" * len(truth_cols) + "---|"]
@@ -69,6 +70,23 @@ def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: Pa
               "labels.ecsv, metrics.json, members/), `results/comparison/` (ARI/AMI heatmaps), "
               "`results/features/<feature set>/` (PCA variance, elbow, eigengap), `results/models/` (loss curves).", ""]
     write_text_atomic(out, "\n".join(lines))
+
+
+def _closest(metrics: Sequence[dict], truth_by: dict[tuple[str, str], tuple[float, float]],
+             truth_cols: Sequence[str]) -> list[str]:
+    """One line per truth column: the clustering that agrees with it best (ARI), among those that
+    found structure: the answer a reader looks for first, with what came second."""
+    usable = [f"{m['feature_set']}/{m['clustering']}" for m in metrics if not degenerate(m)]
+    out = []
+    for c in truth_cols:
+        scored = sorted(((truth_by[(k, c)], k) for k in usable if (k, c) in truth_by
+                         and not math.isnan(truth_by[(k, c)][0])), key=lambda t: -t[0][0])
+        if not scored:
+            continue
+        (ari, ami), best = scored[0]
+        runner = f"; next `{scored[1][1]}` {scored[1][0][0]:.3f}" if len(scored) > 1 else ""
+        out.append(f"- closest to `{c}`: `{best}`, ARI {ari:.3f} (AMI {ami:.3f}){runner}")
+    return ["", *out] if out else []
 
 
 def _test_scores(m: dict) -> str:
