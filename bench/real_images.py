@@ -32,6 +32,11 @@ small convolutional encoder at 64 px, trained ``--ssl-epochs`` without labels on
 the draw (``--supervised-epochs``), its dense_128 layer then extracted for the drawn ones: what
 a user with catalog labels gets (``train.target`` a class column), measured on galaxies it
 never saw.
+
+Controls without training: ``random_cnn`` (the SimCLR encoder, seeded random weights) and
+``random_resnet`` (the workflow's backbone extractor: ResNet50, ``weights: random``, 96 px,
+global average pooling). ``--labels``/``--label-column`` score against another labels CSV
+(e.g. ``bench/data/gz2_three_classes.csv``, column ``class``).
 """
 
 from __future__ import annotations
@@ -209,6 +214,14 @@ def block(name: str, images: np.ndarray, seed: int) -> np.ndarray:
         keras.utils.set_random_seed(seed)
         enc = build_encoder(images.shape[1])
         return np.asarray(enc.predict(images, batch_size=64, verbose=0), dtype=np.float64)
+    if name == "random_resnet":
+        # the workflow's backbone extractor (kind backbone, weights: random): ResNet50 at 96 px,
+        # global average pooling -- the control the issue asks for beside the trained encoders
+        from galclust.backbones import BackboneExtractor
+
+        ex = BackboneExtractor("resnet50", "random", {"pool": "global_average_pooling"}, input_size=96,
+                               batch_size=32, seed=seed)
+        return np.asarray(ex.transform(images)["pool"], dtype=np.float64)
     raise SystemExit(f"unknown feature block {name!r}")
 
 
