@@ -65,6 +65,27 @@ rule quality:
         "../scripts/quality.py"
 
 
+rule quality_plot:
+    input:
+        expand(rules.quality.output[0], fs=PLAN.features),
+    output:
+        report(
+            paths.QUALITY_PLOT,
+            caption="../report/quality.rst",
+            category="Comparison",
+            subcategory="against the truth",
+            labels={"figure": "k-NN and linear-probe accuracy"},
+        ),
+    log:
+        "logs/quality_plot.log",
+    benchmark:
+        "benchmarks/quality_plot.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/quality_plot.py"
+
+
 rule physical:
     input:
         labels=rules.cluster.output.labels,

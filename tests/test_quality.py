@@ -82,3 +82,28 @@ def test_quality_table_rows_and_majority() -> None:
     row = table[(table["feature_set"] == "good") & (table["truth"] == "class")][0]
     assert row["knn_accuracy"] > 0.97 and row["n"] == 200 and row["n_classes"] == 2
     assert table[table["truth"] == "other"]["majority"][0] == pytest.approx(0.75)
+
+
+def test_quality_plot_draws_every_feature_set_or_says_there_is_no_truth(tmp_path) -> None:
+    from PIL import Image
+
+    from galclust.stages.quality import quality_plot
+    from galclust.tables import write_table
+
+    X, y = _blobs()
+    tables = []
+    for name, features in (("profiles", X), ("pixels", np.random.default_rng(0).normal(size=X.shape))):
+        table = quality_table({name: features}, {"class": y}, seed=0)
+        tables.append(tmp_path / f"{name}.tsv")
+        write_table(table, tables[-1])
+    out = tmp_path / "quality.png"
+    quality_plot(tables, out)
+    with Image.open(out) as image:
+        drawn = np.asarray(image.convert("L"))
+    assert drawn.std() > 20  # a heat map, not a blank page
+
+    empty = quality_table({"profiles": X}, {}, seed=0)
+    write_table(empty, tmp_path / "empty.tsv")
+    quality_plot([tmp_path / "empty.tsv"], tmp_path / "none.png")
+    with Image.open(tmp_path / "none.png") as image:
+        assert image.size[1] < drawn.shape[0]  # the small "no truth columns" figure

@@ -138,13 +138,13 @@ def test_report_renders_every_figure_in_headless_chromium(report, tiny_run):
         "Dendrograms": {fs: len(agglomerative) for fs in features},
         "Feature sets": {fs: 4 for fs in features},  # PCA variance, elbow, eigengap, BIC/AIC
         "Maps": {fs: 3 for fs in features},  # clusterings, truth and thumbnails on the map
-        "Comparison": {"between clusterings": 2, "against the truth": 1, "between views": 1},
+        "Comparison": {"between clusterings": 2, "against the truth": 2, "between views": 1},  # + k-NN/probe
         "Training": {"refcnn": 1},
     }, cats
     names = {Path(p).name for p in page["results"]}
     assert names == {"summary.png", "sizes.png", "dendrogram.png", "variance.png", "elbow.png",
                      "eigengap.png", "information.png", "cluster_map.png", "truth_map.png", "thumbnail_map.png",
-                     "ari.png", "ami.png", "truth.png", "views.png", "loss.png"}
+                     "ari.png", "ami.png", "truth.png", "quality.png", "views.png", "loss.png"}
 
     # each with a caption saying what it shows and which rule made it
     for path, r in page["results"].items():

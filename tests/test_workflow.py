@@ -62,7 +62,7 @@ def test_every_final_output_exists_and_is_sane(tiny_run):
     members = sorted((res / "clustering/pixels/kmeans-k6/members").glob("*.pdf"))
     assert [p.name for p in members] == [f"cluster_{i}_of_6.pdf" for i in range(6)]
     assert all(p.read_bytes().startswith(b"%PDF") for p in members)
-    for png in ("ari.png", "ami.png", "truth.png"):
+    for png in ("ari.png", "ami.png", "truth.png", "quality.png"):
         assert (res / "comparison" / png).stat().st_size > 5000
     assert "| feature set | clustering |" in (res / "summary.md").read_text()
     # logs and benchmarks for every rule

@@ -65,6 +65,7 @@ ARI = f"{COMPARISON}/ari.png"
 AMI = f"{COMPARISON}/ami.png"
 TRUTH = f"{COMPARISON}/truth.tsv"
 TRUTH_PLOT = f"{COMPARISON}/truth.png"
+QUALITY_PLOT = f"{COMPARISON}/quality.png"
 VIEWS = f"{COMPARISON}/views.png"
 
 EXPLORER = f"{RESULTS}/explorer/index.html"

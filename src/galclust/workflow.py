@@ -528,12 +528,13 @@ class Plan:
         return out
 
     def view_targets(self) -> list[str]:
-        """Maps of every feature set, clusters against the catalog, the explorer page."""
+        """Maps of every feature set, clusters against the catalog, the feature sets' k-NN and probe
+        accuracies drawn, the explorer page."""
         out = [paths.fill(t, fs=fs) for fs in self.features
                for t in (paths.INFORMATION, paths.QUALITY, paths.MAP, paths.CLUSTER_MAP, paths.TRUTH_MAP, paths.THUMBNAIL_MAP)]
         out += [paths.fill(t, **w) for w in self.physical_targets() for t in (paths.PHYSICAL_PAIRS,
                                                                               paths.PHYSICAL_COLUMNS)]
-        return out + [paths.EXPLORER]
+        return out + [paths.QUALITY_PLOT, paths.EXPLORER]
 
     def final_targets(self) -> list[str]:
         """What ``rule all`` asks for: the assignments in a run against a reference, else the

@@ -36,3 +36,27 @@ def quality(fs_name: str, truth: Sequence[str], seed: int, reduced: PathLike, ca
         dtype=(str, str, int, int, float, float, float))
     table.meta["label"] = read_attrs(reduced).get("label", fs_name)
     write_table(table, out)
+
+
+def quality_plot(tables: Sequence[PathLike], out: PathLike) -> None:
+    """``comparison/quality.png``: the k-NN and linear-probe accuracy of every feature set (rows)
+    against every truth column, with the majority-class accuracy beside them (chance level);
+    a figure that says so when the catalog has no truth columns."""
+    from ..plots import score_heatmap
+    from .common import placeholder_figure
+
+    rows = [row for path in tables for row in read_table(path)]
+    if not rows:
+        placeholder_figure(out, "no truth columns in the catalog (catalog.truth)")
+        return
+    feature_sets = list(dict.fromkeys(str(r["feature_set"]) for r in rows))
+    truths = list(dict.fromkeys(str(r["truth"]) for r in rows))
+    columns = [(t, m) for t in truths for m in ("knn_accuracy", "probe_accuracy", "majority")]
+    matrix = np.full((len(feature_sets), len(columns)), np.nan)
+    for r in rows:
+        for j, (t, m) in enumerate(columns):
+            if str(r["truth"]) == t:
+                matrix[feature_sets.index(str(r["feature_set"])), j] = float(r[m])
+    names = {"knn_accuracy": "10-NN", "probe_accuracy": "linear probe", "majority": "majority"}
+    score_heatmap(matrix, feature_sets, [f"{t}: {names[m]}" for t, m in columns], out,
+                  title="do the features hold the truth? (cross-validated accuracy)")
