@@ -40,6 +40,7 @@ def downstream_of_features(config: dict, feature_sets: list[str]) -> dict[str, i
         "neighbour_index": n_fs,
         "maps": n_fs,
         "quality": n_fs,
+        "quality_plot": 1,
         "explorer": int(explorer_fs in feature_sets),
         "dendrogram": n_fs * sum(j.method == "agglomerative" for j in jobs.values()),
         "member_pdfs": len(members),
@@ -124,7 +125,8 @@ CNN_SETS = ["cnn_conv", "cnn_dense"]
                                           "explorer": 1, "compare": 1, **AGGREGATES}),
     ("clustering.kmeans.n_init", 5, {"cluster": 6, "plot_clustering": 6, "maps": 3, "explorer": 1,
                                      "elbow_eigengap": 3, "member_pdfs": 1, "compare": 1, **AGGREGATES}),
-    ("catalog.truth", [], {"compare": 1, "maps": 3, "quality": 3, "explorer": 1, **AGGREGATES}),
+    ("catalog.truth", [], {"compare": 1, "maps": 3, "quality": 3, "quality_plot": 1, "explorer": 1,
+                           **AGGREGATES}),
     ("models.refcnn.batch_size", 8, "cnn"),
     ("source.download.max_attempts", 2, "all"),
 ], ids=lambda v: v if isinstance(v, str) else "")
