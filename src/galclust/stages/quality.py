@@ -51,12 +51,11 @@ def quality_plot(tables: Sequence[PathLike], out: PathLike) -> None:
         return
     feature_sets = list(dict.fromkeys(str(r["feature_set"]) for r in rows))
     truths = list(dict.fromkeys(str(r["truth"]) for r in rows))
-    columns = [(t, m) for t in truths for m in ("knn_accuracy", "probe_accuracy", "majority")]
+    measures = {"knn_accuracy": "10-NN", "probe_accuracy": "linear probe", "majority": "majority"}
+    columns = [(t, m) for t in truths for m in measures]
     matrix = np.full((len(feature_sets), len(columns)), np.nan)
     for r in rows:
-        for j, (t, m) in enumerate(columns):
-            if str(r["truth"]) == t:
-                matrix[feature_sets.index(str(r["feature_set"])), j] = float(r[m])
-    names = {"knn_accuracy": "10-NN", "probe_accuracy": "linear probe", "majority": "majority"}
-    score_heatmap(matrix, feature_sets, [f"{t}: {names[m]}" for t, m in columns], out,
+        for m in measures:
+            matrix[feature_sets.index(str(r["feature_set"])), columns.index((str(r["truth"]), m))] = float(r[m])
+    score_heatmap(matrix, feature_sets, [f"{t}: {measures[m]}" for t, m in columns], out,
                   title="do the features hold the truth? (cross-validated accuracy)")
