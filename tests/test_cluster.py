@@ -252,3 +252,20 @@ def test_laplacian_spectrum_of_a_large_set_uses_a_seeded_sample():
     assert np.array_equal(sampled, laplacian_spectrum(X, n_neighbors=10, n_eigenvalues=8, seed=1, sample=1000))
     # four separated clusters: four (near) zero eigenvalues and the gap after them, in the sample too
     assert np.all(sampled[:4] < 1e-6) and sampled[4] > 1e-3
+
+
+def test_hdbscan_fractional_min_cluster_size_resolves_against_n():
+    from galclust.methods import METHODS
+    from galclust.methods.hdbscan import min_cluster_size, min_samples
+
+    assert min_cluster_size({"min_cluster_size": 0.05}, 2000) == 100
+    assert min_cluster_size({"min_cluster_size": 0.02}, 30) == 2  # never below 2
+    assert min_cluster_size({"min_cluster_size": 25}, 30) == 25  # a count stays a count
+    assert min_samples({"min_cluster_size": 0.05, "min_samples": None}, 2000) == 100
+    assert min_samples({"min_cluster_size": 0.05, "min_samples": 10}, 2000) == 10
+    assert min_samples({"min_cluster_size": 0.05, "min_samples": 10}, 9) == 8  # a tiny folder
+
+    X, y = make_blobs(n_samples=300, centers=3, cluster_std=0.5, random_state=0)
+    result = METHODS["hdbscan"].fit(X, {"min_cluster_size": 0.2, "min_samples": 10}, 0)
+    assert result.info["min_cluster_size"] == 60 and result.info["min_samples"] == 10
+    assert adjusted_rand_score(y, result.labels) > 0.95

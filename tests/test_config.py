@@ -450,3 +450,14 @@ def test_an_exact_route_that_cannot_fit_stops_before_any_job():
     config["source"]["demo"]["n_galaxies"] = 6000
     with pytest.raises(ConfigError, match=r"exact route on N=6000 rows needs .* GiB.*set clustering\.\w+\.route: scalable"):
         Plan(config).check()
+
+
+def test_hdbscan_min_cluster_size_may_be_a_fraction_of_the_galaxies():
+    config = minimal()
+    config["clustering"] = {"hdbscan": {"min_cluster_size": [0.05, 25], "min_samples": 10}}
+    jobs = clustering_jobs(validate_config(config))
+    assert set(jobs) == {"hdbscan-m0.05", "hdbscan-m25"}
+    assert jobs["hdbscan-m0.05"].params["min_cluster_size"] == 0.05
+    for bad in (0, 1, 1.5, -0.1):
+        config["clustering"]["hdbscan"]["min_cluster_size"] = [bad]
+        assert_names_key(error_of(config), "clustering.hdbscan.min_cluster_size[0]")

@@ -383,8 +383,10 @@ def assigner_for(method: str, X: Any, labels: Any, *, centres: Any = None, param
     if kind == "centroid":
         return CentroidAssigner(outlier_quantile=outlier_quantile).fit(X, labels, centres)
     if kind == "hdbscan":
-        ms = params.get("min_samples") or params.get("min_cluster_size") or 5
-        return HDBSCANAssigner(int(ms), outlier_quantile=outlier_quantile, seed=seed).fit(X, labels, index)
+        from .methods.hdbscan import min_samples
+
+        ms = min_samples(params, len(X)) if "min_cluster_size" in params else int(params.get("min_samples") or 5)
+        return HDBSCANAssigner(ms, outlier_quantile=outlier_quantile, seed=seed).fit(X, labels, index)
     return KNNAssigner(k, outlier_quantile=outlier_quantile, seed=seed).fit(X, labels, index)
 
 

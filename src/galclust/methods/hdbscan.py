@@ -9,7 +9,9 @@ up to 200 000 rows and 8 above: on 200 000 rows of a 30-Gaussian mixture (d = 64
 fast_hdbscan took 63–90 s on 16 components and 25–27 s on 8 (same ARI, 1.000), and the gap
 widens with N (a 1 000 000-row run on 16 components had not finished after 25 min).
 
-Params: ``min_cluster_size``; ``min_samples`` (None = min_cluster_size, as scikit-learn);
+Params: ``min_cluster_size`` (galaxies, or a fraction 0 < f < 1 of the rows: one config then
+serves a folder of 300 galaxies and one of 30,000); ``min_samples`` (None = min_cluster_size, as
+scikit-learn);
 ``route`` (auto|exact|scalable); ``exact_max_n`` (50 000); scalable only: ``reduce_dims``
 (auto, or a number of components).
 """
@@ -49,14 +51,23 @@ def route(params: Mapping[str, Any], n: int, d: int) -> str:
     return choose_route(NAME, params, n, EXACT_MAX_N)
 
 
-def _min_samples(params: Mapping[str, Any]) -> int:
+def min_cluster_size(params: Mapping[str, Any], n: int) -> int:
+    """The smallest cluster in galaxies: ``min_cluster_size`` as given, or for a fraction
+    0 < f < 1 that share of the n rows (at least 2)."""
+    value = float(params["min_cluster_size"])
+    return max(2, round(value * n)) if 0 < value < 1 else int(value)
+
+
+def min_samples(params: Mapping[str, Any], n: int) -> int:
+    """Core-distance neighbours: ``min_samples``, else the smallest cluster's size (scikit-learn's
+    rule); at most n - 1, so that one config also runs on a folder of a few galaxies."""
     ms = params.get("min_samples")
-    return int(params["min_cluster_size"] if ms is None else ms)
+    return max(1, min(min_cluster_size(params, n) if ms is None else int(ms), n - 1))
 
 
 def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
     """Peak bytes of :func:`fit` on n × d float32 for the route it takes."""
-    ms = _min_samples(params)
+    ms = min_samples(params, n)
     if route(params, n, d) == EXACT:
         # copy=True float64 copy, tree, core-distance query (n × min_samples), MST, tree arrays
         return int(n * d * 4 + 2 * n * d * 8 + 16 * n * ms + 200 * n)
@@ -69,25 +80,27 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     """HDBSCAN of the rows of X with ``params['min_cluster_size']``."""
     X = as_features(X)
     n, d = X.shape
-    mcs = int(params["min_cluster_size"])
+    mcs, ms = min_cluster_size(params, n), min_samples(params, n)
     chosen = route(params, n, d)
     check_fits(NAME, chosen, memory_bytes(n, d, params), n, params.get("available_bytes"))
+    # the sizes used, in galaxies (a fractional setting resolves against this feature set's N)
+    info: dict[str, Any] = {"route": chosen, "min_cluster_size": mcs, "min_samples": ms}
     if chosen == EXACT:
-        log_route(NAME, chosen, n, d)
-        labels = HDBSCAN(min_cluster_size=mcs, min_samples=params.get("min_samples"), copy=True).fit_predict(X)
-        return ClusteringResult(np.asarray(labels, dtype=np.int64), {"route": chosen})
+        log_route(NAME, chosen, n, d, f"min_cluster_size {mcs}, min_samples {ms}")
+        labels = HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True).fit_predict(X)
+        return ClusteringResult(np.asarray(labels, dtype=np.int64), info)
     import fast_hdbscan
 
     dims = reduce_dims(params, n)
-    info: dict[str, Any] = {"route": chosen}
     Z = X
     if dims and dims < d:
         from sklearn.decomposition import PCA
 
         Z = PCA(n_components=dims, svd_solver="randomized", random_state=seed).fit_transform(X)
         info["reduced_dims"] = dims
-    log_route(NAME, chosen, n, d, "fast_hdbscan" + (f" on {dims} principal components" if "reduced_dims" in info else ""))
-    labels = fast_hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=_min_samples(params)).fit_predict(
+    log_route(NAME, chosen, n, d, "fast_hdbscan" + (f" on {dims} principal components" if "reduced_dims" in info else "")
+              + f", min_cluster_size {mcs}, min_samples {ms}")
+    labels = fast_hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=ms).fit_predict(
         np.ascontiguousarray(Z, dtype=np.float32)
     )
     return ClusteringResult(canonical_labels(labels), info)
