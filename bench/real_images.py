@@ -18,7 +18,8 @@ none or full), cached as .npy under ``--cache-dir``. Per feature set and mode:
   ``min_cluster_size`` = n / 20 and ``min_samples`` = 10 twice: on the PCA, and as the
   workflow's density route for real features, on a UMAP view (the workflow's reducer: 5
   components, 30 neighbours, min_dist 0, seeded) with the workflow's ``hdbscan`` method. A
-  result with > 90 % noise or a single cluster is marked "degenerate".
+  result the workflow's summary would flag (> 90 % noise, a single cluster, or one cluster
+  holding > 90 %: :func:`galclust.cluster.degenerate`) is marked "degenerate".
 
 clustimage (its default, method ``pca``, and ``hog``) runs on the same image files in a
 separate virtual environment (``--venv``, created and filled with ``pip install clustimage``
@@ -59,6 +60,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
+from galclust.cluster import degenerate
 from galclust.methods import METHODS
 from galclust.quality import knn_accuracy, linear_probe_accuracy
 from galclust.reducers.umap import fit_transform as umap_view
@@ -263,7 +265,10 @@ def clusterings(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, dict[str, 
         lab = METHODS["hdbscan"].fit(space, density, seed).labels
         noise = float((lab < 0).mean())
         n_cl = len(set(lab[lab >= 0]))
-        note = f"{n_cl} clusters, {noise:.0%} noise" + (" (degenerate)" if noise > 0.9 or n_cl < 2 else "")
+        sizes = np.bincount(lab[lab >= 0]) if n_cl else np.zeros(1, int)
+        why = degenerate({"n_galaxies": len(lab), "n_noise": int((lab < 0).sum()), "n_clusters": n_cl,
+                          "largest_fraction": float(sizes.max() / len(lab))})  # the workflow's rule
+        note = f"{n_cl} clusters, {noise:.0%} noise" + (f" (degenerate: {why})" if why else "")
         ari, ami = adjusted_rand_score(y, lab), adjusted_mutual_info_score(y, lab)
         out[name] = {"best_ari": ari, "best_k": n_cl, "best_ami": ami, "ari2": float("nan"),
                      "ami2": float("nan"), "note": note}
