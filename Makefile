@@ -8,7 +8,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps demo test lint bench report clean
+.PHONY: setup system-deps demo test lint bench report encoder clean
 
 $(BIN)/.galclust-installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "galclust needs Python >= 3.11"'
@@ -37,6 +37,15 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/bench_stages.py
+
+# The encoder shipped in models/ (models/gz2_five_encoder.md): config/examples/train_encoder.yaml
+# trains it on the train split of ../shared/realdata/gz2_five (about an hour on 2 cores). It uses
+# results/ like any run of the workflow.
+encoder: setup
+	$(BIN)/python bench/gz2_five_catalog.py --realdata ../shared/realdata --out resources/gz2_five_catalog.csv
+	$(BIN)/snakemake --cores $(CORES) --configfile config/examples/train_encoder.yaml --until train_model
+	cp results/models/gz2_five_encoder/model.keras models/gz2_five_encoder.keras
+	cp results/models/gz2_five_encoder/model.card.json models/gz2_five_encoder.card.json
 
 report: setup
 	$(BIN)/snakemake --report results/report.html

@@ -20,7 +20,7 @@ def feature_stores(wildcards):
     reduced store of the feature set it is a view of)."""
     fs = PLAN.features[wildcards.fs]
     if "from" in fs:
-        return [rules.reduce.output.store.format(fs=fs["from"])]
+        return expand(rules.reduce.output.store, fs=PLAN.parents(wildcards.fs))
     if fs["extractor"] == "file":
         return [fs["file"]]
     return expand(

@@ -20,6 +20,7 @@ rule train_model:
             labels={"model": "{model}", "figure": "loss curves"},
         ),
         metrics=paths.MODEL_METRICS,
+        card=paths.MODEL_CARD,
     log:
         "logs/train_model/{model}.log",
     benchmark:
@@ -38,6 +39,10 @@ rule train_model:
         targets=lambda w: PLAN.training_digest(w.model),
         # truth columns a self-supervised model is scored against after each epoch
         monitor=lambda w: PLAN.monitor_columns(w.model),
+        # for the model card: what the images were, which layers are features, who to credit
+        preprocess=PLAN.config["preprocess"],
+        layers=lambda w: PLAN.config["models"][w.model]["layers"],
+        credits=lambda w: PLAN.config["models"][w.model].get("credits"),
     script:
         "../scripts/train_model.py"
 

@@ -49,17 +49,15 @@ rule project:
     input:
         # raw features; for a view, this run's projection of the feature set it views
         features=lambda w: (
-            [rules.project.output.store.format(fs=PLAN.parent(w.fs))]
+            expand(rules.project.output.store, fs=PLAN.parents(w.fs))
             if PLAN.parent(w.fs)
             else feature_stores(w)
         ),
         projection=lambda w: PLAN.in_reference(paths.PROJECTION, fs=w.fs),
         reference=lambda w: PLAN.in_reference(paths.REDUCED, fs=w.fs),
-        reference_parent=lambda w: (
-            [PLAN.in_reference(paths.REDUCED, fs=PLAN.parent(w.fs))]
-            if PLAN.parent(w.fs)
-            else []
-        ),
+        reference_parent=lambda w: [
+            PLAN.in_reference(paths.REDUCED, fs=p) for p in PLAN.parents(w.fs)
+        ],
     output:
         store=directory(paths.PROJECTED),
     log:

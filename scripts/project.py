@@ -18,6 +18,6 @@ with job_log(smk.log[0], smk.output):
         smk.input.features,
         smk.input.projection,
         smk.input.reference,
-        smk.input.reference_parent[0] if smk.input.reference_parent else None,
+        smk.input.reference_parent,
         smk.output.store,
     )

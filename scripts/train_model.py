@@ -22,4 +22,8 @@ with job_log(smk.log[0], smk.output):
         smk.output.loss,
         smk.output.metrics,
         monitor=smk.params.monitor,
+        card_out=smk.output.card,
+        preprocess=smk.params.preprocess,
+        layers=smk.params.layers,
+        credits=smk.params.credits,
     )

@@ -25,6 +25,16 @@ def load_yaml(path: Path) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
+def load_example(name: str) -> dict:
+    """A config of ``config/examples`` with the paths of the models it ships (relative to the
+    repository, as a user runs it) made absolute, for runs in a temporary directory."""
+    config = load_yaml(REPO / "config" / "examples" / name)
+    for model in (config.get("models") or {}).values():
+        if model.get("path") and not Path(model["path"]).is_absolute():
+            model["path"] = str(REPO / model["path"])
+    return config
+
+
 def snakemake(workdir: Path, config: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run ``snakemake`` on the repository's Snakefile with ``config`` in ``workdir``."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}

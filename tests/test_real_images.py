@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import REPO, load_yaml, snakemake, write_config
+from conftest import load_example, REPO, load_yaml, snakemake, write_config
 from galclust.store import read_array
 from galclust.tables import read_table
 
@@ -18,7 +18,7 @@ GZ2 = REPO / "tests" / "data" / "gz2_small"
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("gz2")
-    config = load_yaml(REPO / "config" / "examples" / "local.yaml")
+    config = load_example("local.yaml")
     config["source"]["local"]["directory"] = str(GZ2 / "images")
     config["catalog"] = {"path": str(GZ2 / "labels.csv"), "truth": ["label"]}
     config["batch_size"] = 30

@@ -7,7 +7,7 @@ import pytest
 from astropy.table import Table
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import REFERENCE, REPO, load_yaml, snakemake, write_config
+from conftest import load_example, REFERENCE, REPO, load_yaml, snakemake, write_config
 from fakeserver import FakeServer
 
 
@@ -157,7 +157,7 @@ def test_runs_on_a_folder_of_local_images(tmp_path):
             PILImage.fromarray(rgb).save(folder / f"{name}.png")
         else:
             fits.PrimaryHDU(np.moveaxis(rgb.astype(np.float32), -1, 0)).writeto(folder / f"{name}.fits")
-    config = load_yaml(REPO / "config" / "examples" / "local.yaml")
+    config = load_example("local.yaml")
     config["source"]["local"]["directory"] = str(folder)
     config["source"]["cache_dir"] = str(tmp_path / "cache")
     config["batch_size"] = 5

@@ -117,6 +117,15 @@ def load_model(path: str | os.PathLike[str]) -> Any:
     """Load a ``.keras`` model safely (no arbitrary code: safe_mode stays on)."""
     import keras
 
+    from .errors import ConfigError
+
     if not str(path).endswith(".keras"):
-        raise ValueError(f"{path}: expected a .keras model file")
-    return keras.saving.load_model(str(path), compile=False, safe_mode=True)
+        raise ConfigError(f"{path}: expected a .keras model file")
+    if not os.path.isfile(path):
+        raise ConfigError(f"{path}: no such model file")
+    try:
+        return keras.saving.load_model(str(path), compile=False, safe_mode=True)
+    except Exception as exc:  # a corrupt zip, a foreign file, a layer needing custom code
+        reason = " ".join(str(exc).split())[:300]
+        raise ConfigError(f"{path}: cannot load as a Keras model without custom code ({type(exc).__name__}: "
+                          f"{reason})") from None

@@ -95,6 +95,7 @@ def _key(path: Any) -> str:
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Validate ``config`` in place against the schema (filling defaults), then check
     the cross-references the schema cannot express. Returns the same dict."""
+    explicit_preprocess = copy.deepcopy(config.get("preprocess") or {})
     validator = _Validator(load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.path), list(e.path)))
     if errors:
@@ -112,7 +113,40 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
             msg += (f" (YAML reads {err.instance} as text: write the number with a dot, e.g. {written})")
         raise ConfigError(f"config key '{_key(path)}': {msg}")
     _check_references(config)
+    _check_model_cards(config, explicit_preprocess)
     return config
+
+
+def _check_model_cards(config: dict[str, Any], explicit_preprocess: dict[str, Any]) -> None:
+    """Models given by ``path`` with a card beside them: the file is the card's (SHA-256), and
+    the run preprocesses as the card says (``preprocess.from_model`` takes the card's settings;
+    any other difference stops the run, naming the key)."""
+    from .modelcard import apply_card_preprocess, card_for, card_path, check_model_file, preprocess_conflicts
+
+    models = config.get("models", {})
+    source = config["preprocess"].get("from_model")
+    if source is not None and source not in models:
+        raise ConfigError(f"config key 'preprocess.from_model': unknown model '{source}' "
+                          f"(known: {', '.join(sorted(models)) or 'none'})")
+    for name, model in models.items():
+        path = model.get("path")
+        card = card_for(path) if path else None
+        if name == source:
+            if card is None:
+                raise ConfigError(f"config key 'preprocess.from_model': model '{name}' has no card "
+                                  f"({card_path(path) if path else 'no models.' + name + '.path'})")
+            explicit = {k: v for k, v in explicit_preprocess.items() if k != "from_model"}
+            for key, ours, theirs in preprocess_conflicts(card, explicit):
+                raise ConfigError(f"config key 'preprocess.{key}': {ours!r}, but preprocess.from_model takes "
+                                  f"{theirs!r} from {card_path(path)}; remove the key or the from_model")
+            config["preprocess"] = apply_card_preprocess(config["preprocess"], card)
+        if card is None:
+            continue
+        check_model_file(path, card, f"models.{name}.path")
+        for key, ours, theirs in preprocess_conflicts(card, config["preprocess"]):
+            raise ConfigError(f"config key 'preprocess.{key}': {ours!r}, but model '{name}' was trained on "
+                              f"images preprocessed with {theirs!r} ({card_path(path)}); set it so, or set "
+                              f"preprocess.from_model: {name}")
 
 
 def _looks_numeric(text: str) -> bool:
@@ -180,8 +214,18 @@ def _check_references(config: dict[str, Any]) -> None:
         raise ConfigError("config key 'catalog.path': a catalog is required for source "
                           f"'{source['kind']}'")
     for name, model in models.items():
+        if model["kind"] == "keras" and not model.get("path"):
+            raise ConfigError(f"config key 'models.{name}.path': required for kind 'keras' (your .keras file)")
         if model.get("path") and not os.path.isfile(model["path"]):
             raise ConfigError(f"config key 'models.{name}.path': {model['path']} not found")
+        if model.get("path") and str(model["path"]).endswith(".keras"):
+            from .modelcard import keras_layer_names
+
+            known = keras_layer_names(model["path"])
+            for key, layer in model["layers"].items():
+                if known and layer not in known:
+                    raise ConfigError(f"config key 'models.{name}.layers.{key}': the network {model['path']} has "
+                                      f"no layer '{layer}' (its layers: {', '.join(known)})")
     for name, fs in config["features"].items():
         if fs.get("extractor") == "file" and not os.path.exists(fs["file"]):
             raise ConfigError(f"config key 'features.{name}.file': {fs['file']} not found")
@@ -209,15 +253,21 @@ def _check_view(features: dict[str, Any], name: str) -> None:
         raise ConfigError(f"config key '{key}': give either 'extractor' or 'from', not both")
     if "reduce" not in fs:
         raise ConfigError(f"config key '{key}.reduce': required with 'from' (e.g. {{method: tsne}})")
-    seen = [name]
-    while "from" in features[seen[-1]]:
-        parent = features[seen[-1]]["from"]
-        if parent not in features:
-            raise ConfigError(f"config key 'features.{seen[-1]}.from': unknown feature set '{parent}' "
-                              f"(known: {', '.join(sorted(features))})")
-        if parent in seen:
-            raise ConfigError(f"config key '{key}.from': the views form a cycle ({' -> '.join(seen + [parent])})")
-        seen.append(parent)
+    if isinstance(fs["from"], list) and fs["reduce"]["method"] != "concat":
+        raise ConfigError(f"config key '{key}.reduce.method': several feature sets in 'from' are put side by "
+                          f"side: method concat, not {fs['reduce']['method']}")
+
+    def walk(seen: list[str]) -> None:
+        parents = features[seen[-1]].get("from", [])
+        for parent in [parents] if isinstance(parents, str) else parents:
+            if parent not in features:
+                raise ConfigError(f"config key 'features.{seen[-1]}.from': unknown feature set '{parent}' "
+                                  f"(known: {', '.join(sorted(features))})")
+            if parent in seen:
+                raise ConfigError(f"config key '{key}.from': the views form a cycle ({' -> '.join(seen + [parent])})")
+            walk([*seen, parent])
+
+    walk([name])
     if fs["reduce"]["method"] == "lda" and not fs["reduce"].get("target"):
         raise ConfigError(f"config key '{key}.reduce.target': LDA needs the catalog column of the classes")
 

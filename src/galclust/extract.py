@@ -59,6 +59,10 @@ class PixelExtractor:
         return {"extractor": "pixels"}
 
 
+#: a network's expected pixel scale from galclust's [0, 1] images: (offset, scale)
+INPUT_SCALING: dict[str, tuple[float, float]] = {"unit": (0.0, 1.0), "symmetric": (-1.0, 2.0), "byte": (0.0, 255.0)}
+
+
 class KerasExtractor:
     """Features from named layers of a Keras model, all from one forward pass.
 
@@ -70,7 +74,8 @@ class KerasExtractor:
     """
 
     def __init__(self, model: Any, layers: dict[str, str], *, name: str = "model", batch_size: int = 64,
-                 mixed_precision: bool | None = None) -> None:
+                 mixed_precision: bool | None = None, input_scaling: str = "unit",
+                 input_size: int | None = None) -> None:
         import keras
 
         from .precision import effective_policy, precision_policy, with_dtype_policy
@@ -94,6 +99,19 @@ class KerasExtractor:
                    name=name, batch_size=batch_size)
         self.layers = dict(layers)
         self._model_name = model.name
+        self._input_shape = tuple(model.inputs[0].shape[1:])
+        if len(self._input_shape) != 3 or self._input_shape[-1] != 3:
+            raise ConfigError(f"model '{name}': its input is {self._input_shape}, galclust gives (size, size, 3) "
+                              "RGB images")
+        if input_size is not None:
+            fixed = self._input_shape[:2]
+            if None not in fixed and fixed != (input_size, input_size):
+                raise ConfigError(f"model '{name}': input_size {input_size} declared, but the network takes "
+                                  f"{fixed[0]}x{fixed[1]} images")
+            self._input_shape = (int(input_size), int(input_size), 3)
+        if input_scaling not in INPUT_SCALING:
+            raise ConfigError(f"model '{name}': input_scaling {input_scaling!r} is none of {', '.join(INPUT_SCALING)}")
+        self.input_scaling = input_scaling
 
     @classmethod
     def from_cut(cls, cut_model: Any, output_names: list[str], *, name: str, batch_size: int = 64) -> KerasExtractor:
@@ -103,6 +121,8 @@ class KerasExtractor:
         self.layers = {key: key for key in output_names}
         self._model_name = cut_model.name
         self.policy = None
+        self._input_shape = tuple(cut_model.inputs[0].shape[1:])
+        self.input_scaling = "unit"
         return self
 
     def _init(self, cut_model: Any, output_names: list[str], *, name: str, batch_size: int) -> None:
@@ -121,8 +141,21 @@ class KerasExtractor:
         """Values per image of each output (used for the arrays of an empty batch)."""
         return dict(zip(self._names, self._widths))
 
-    def transform(self, images: np.ndarray) -> dict[str, np.ndarray]:
+    def prepared(self, images: np.ndarray) -> np.ndarray:
+        """Images as the network expects them: resized (area-averaged down, bilinear up) to its
+        input size where that is fixed and differs, and scaled from [0, 1] by ``input_scaling``."""
         images = np.asarray(images, dtype=np.float32)  # no copy when already float32
+        size = self._input_shape[:2]
+        if None not in size and len(images) and tuple(images.shape[1:3]) != size:
+            import keras
+
+            method = "area" if size[0] < images.shape[1] else "bilinear"
+            images = np.asarray(keras.ops.image.resize(images, size, interpolation=method), dtype=np.float32)
+        offset, scale = INPUT_SCALING[self.input_scaling]
+        return images if (offset, scale) == (0.0, 1.0) else (images * scale + offset).astype(np.float32)
+
+    def transform(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        images = self.prepared(images)
         n = len(images)
         # Preallocated float32 outputs: no per-batch lists, no concatenation copies.
         outs = [np.empty((n, width), dtype=np.float32) for width in self._widths]
@@ -136,7 +169,9 @@ class KerasExtractor:
         return dict(zip(self._names, outs))
 
     def describe(self) -> dict[str, Any]:
-        info = {"extractor": self.name, "model": self._model_name, "layers": self.layers}
+        info = {"extractor": self.name, "model": self._model_name, "layers": self.layers,
+                "input_shape": [int(v) if v is not None else None for v in self._input_shape],
+                "input_scaling": self.input_scaling}
         if self.policy is not None:
             info["dtype_policy"] = self.policy
         return info

@@ -28,6 +28,8 @@ MODEL = f"{MODEL_DIR}/model.keras"
 MODEL_HISTORY = f"{MODEL_DIR}/history.tsv"
 MODEL_LOSS = f"{MODEL_DIR}/loss.png"
 MODEL_METRICS = f"{MODEL_DIR}/metrics.json"
+#: the model card (galclust.modelcard): what another run needs to use model.keras by path
+MODEL_CARD = f"{MODEL_DIR}/model.card.json"
 
 FEATURE_SET = f"{RESULTS}/features/{{fs}}"
 REDUCED = f"{FEATURE_SET}/reduced.zarr"

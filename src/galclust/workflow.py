@@ -114,9 +114,15 @@ class Plan:
                                   f"{fs['extractor']} features have {width} columns")
 
     # -- feature sets and their views -----------------------------------------
+    def parents(self, name: str) -> list[str]:
+        """The feature sets a view (``from``) reduces again, or puts side by side (a list)."""
+        wanted = self.features[name].get("from", [])
+        return [wanted] if isinstance(wanted, str) else list(wanted)
+
     def parent(self, name: str) -> str | None:
-        """The feature set a view (``from``) reduces again; None for a feature set of its own."""
-        return self.features[name].get("from")
+        """The (first) feature set a view reduces again; None for a feature set of its own. Its
+        extractor stands for the view's (the galaxies and their images are the same)."""
+        return next(iter(self.parents(name)), None)
 
     def root(self, name: str) -> str:
         """The feature set whose extractor a view's features come from."""
@@ -401,13 +407,14 @@ class Plan:
         if not EXTRACTORS[model_cfg["kind"]].needs_target:  # self-supervised: the galaxies alone
             return rows_digest(rows, ["id"])
         targets = target_columns(model_cfg["train"])
-        for target in targets:
+        where = sorted(model_cfg["train"].get("where") or {})
+        for key, target in [("target", t) for t in targets] + [(f"where.{w}", w) for w in where]:
             if target not in rows.colnames:
                 raise ConfigError(
-                    f"config key 'models.{model}.train.target': the catalog has no column '{target}' "
+                    f"config key 'models.{model}.train.{key}': the catalog has no column '{target}' "
                     f"(columns: {', '.join(rows.colnames)})"
                 )
-        return rows_digest(rows, ["id", *targets])
+        return rows_digest(rows, ["id", *targets, *where])
 
     def n_rows(self, name: str) -> int:
         """Galaxies in a feature set: the catalog's, or the rows of a user's feature file."""
@@ -419,6 +426,8 @@ class Plan:
     def reduced_width(self, name: str) -> int:
         """Columns of a reduced feature set, as far as the config tells (an upper bound)."""
         if "from" in self.features[name]:
+            if self.features[name]["reduce"]["method"] == "concat":  # side by side: no reduction
+                return sum(self.reduced_width(p) for p in self.parents(name))
             wanted = self.features[name]["reduce"].get("n_components")
             return wanted if isinstance(wanted, int) else self.reduced_width(self.root(name))
         pca = self.features[name].get("pca", False)
@@ -445,7 +454,8 @@ class Plan:
             return 8000
         from .reducers import REDUCERS
 
-        needed = REDUCERS[view["method"]].memory_bytes(self.n_rows(name), self.reduced_width(self.parent(name)), view)
+        width = sum(self.reduced_width(p) for p in self.parents(name))
+        needed = REDUCERS[view["method"]].memory_bytes(self.n_rows(name), width, view)
         return BASE_MEM_MB - (-needed // MB)
 
     def gather_mem_mb(self, name: str) -> int:
@@ -511,7 +521,7 @@ class Plan:
             return out + [paths.fill(paths.ASSIGNED, **w) for w in self.clusterings()]
         for m in self.trained_models():
             out += [paths.fill(t, model=m) for t in (paths.MODEL, paths.MODEL_HISTORY, paths.MODEL_LOSS,
-                                                      paths.MODEL_METRICS)]
+                                                      paths.MODEL_METRICS, paths.MODEL_CARD)]
         for fs in self.features:
             out += [paths.fill(t, fs=fs) for t in (paths.REDUCED, paths.VARIANCE, paths.ELBOW, paths.EIGENGAP,
                                                    paths.PROJECTION, paths.INDEX, paths.NEIGHBOURS)]

@@ -12,7 +12,7 @@ from importlib import import_module
 
 from .base import ExtractorKind
 
-_MODULES = ("pixels", "morphometrics", "profiles", "cnn", "simclr", "backbone")
+_MODULES = ("pixels", "morphometrics", "profiles", "cnn", "simclr", "backbone", "encoder", "keras_model")
 
 EXTRACTORS: dict[str, ExtractorKind] = {}
 

@@ -13,7 +13,7 @@ from importlib import import_module
 
 from .base import Embedding, Reducer
 
-_MODULES = ("pca", "tsne", "umap", "lda")
+_MODULES = ("pca", "tsne", "umap", "lda", "concat")
 
 REDUCERS: dict[str, Reducer] = {}
 

@@ -18,14 +18,14 @@ import numpy as np
 from ..errors import GalclustError
 from ..store import create_store, read_array, read_attrs, read_ids
 from .common import PathLike, provenance, read_labels
-from .reduce import raw_features
+from .reduce import raw_features, stacked_features
 
 log = logging.getLogger(__name__)
 
 
 def project(fs_name: str, fs: dict[str, Any], model: dict[str, Any] | None, view: dict[str, Any] | None,
             inputs: Sequence[PathLike], projection_dir: PathLike, reference_reduced: PathLike,
-            reference_parent: PathLike | None, out: PathLike) -> None:
+            reference_parents: Sequence[PathLike], out: PathLike) -> None:
     """This run's galaxies in the reference run's reduced space of ``fs_name``.
 
     A feature set of its own: its raw features through the reference's fitted z-scoring and PCA.
@@ -46,8 +46,8 @@ def project(fs_name: str, fs: dict[str, Any], model: dict[str, Any] | None, view
         reduced = np.concatenate([projection.transform(b) for b in blocks()]) if n_rows else np.zeros((0, 0))
         how = "projection"
     else:
-        assert reference_parent is not None
-        reduced, ids, how = _place_in_view(view, inputs[0], projection_dir, reference_reduced, reference_parent)
+        assert reference_parents
+        reduced, ids, how = _place_in_view(view, inputs, projection_dir, reference_reduced, reference_parents)
     with create_store(out, ids, {**provenance({"fs": fs, "reference": str(reference_reduced)}),
                                  "feature_set": fs_name, "reference": str(reference_reduced), "placed_by": how}
                       ) as writer:
@@ -55,20 +55,20 @@ def project(fs_name: str, fs: dict[str, Any], model: dict[str, Any] | None, view
         writer.write("features", 0, reduced.astype(np.float32))
 
 
-def _place_in_view(view: dict[str, Any], parent_projected: PathLike, state_dir: PathLike,
-                   reference_view: PathLike, reference_parent: PathLike, k: int = 10
+def _place_in_view(view: dict[str, Any], parents_projected: Sequence[PathLike], state_dir: PathLike,
+                   reference_view: PathLike, reference_parents: Sequence[PathLike], k: int = 10
                    ) -> tuple[np.ndarray, np.ndarray, str]:
     from pathlib import Path
 
     from ..neighbours import NeighbourIndex
     from ..reducers import REDUCERS
 
-    X, ids = read_array(parent_projected, "features"), read_ids(parent_projected)
+    X, ids, _ = stacked_features(parents_projected)
     reducer = REDUCERS[view["method"]]
     if reducer.transform is not None:
         state = {p.stem: np.load(p, allow_pickle=False) for p in Path(state_dir).glob("*.npy")}
         return np.asarray(reducer.transform(state, X, view), np.float32), ids, f"{view['method']} transform"
-    parent, embedding = read_array(reference_parent, "features"), read_array(reference_view, "features")
+    parent, embedding = stacked_features(reference_parents)[0], read_array(reference_view, "features")
     index = NeighbourIndex(exact_max_n=len(parent)).fit(parent)
     dist, idx = index.query(X, min(k, len(parent)))
     weights = 1.0 / np.maximum(dist, 1e-12)

@@ -103,22 +103,39 @@ def check_not_constant(name: str, fs: dict[str, Any], reduced: np.ndarray) -> No
                             "nothing to cluster")
 
 
-def reduce_view(name: str, view: dict[str, Any], seed: int, parent_store: PathLike,
+def stacked_features(stores: Sequence[PathLike]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(features side by side, ids, width of each store's block) of stores holding the same
+    galaxies in the same order (the reduced stores of one catalog); otherwise an error naming them."""
+    from ..store import read_array
+
+    ids = read_ids(stores[0])
+    blocks = [read_array(stores[0], "features")]
+    for store in stores[1:]:
+        other = read_ids(store)
+        if len(other) != len(ids) or not np.array_equal(other, ids):
+            raise GalclustError(f"{store} and {stores[0]} hold different galaxies: they cannot be put side by side")
+        blocks.append(read_array(store, "features"))
+    return np.hstack(blocks) if len(blocks) > 1 else blocks[0], ids, [int(b.shape[1]) for b in blocks]
+
+
+def reduce_view(name: str, view: dict[str, Any], seed: int, parent_stores: Sequence[PathLike],
                 catalog_path: PathLike | None, out: PathLike, variance_plot: PathLike,
                 state_dir: PathLike) -> None:
     """A view: the parent feature set's reduced features reduced again (PCA, t-SNE, UMAP, LDA),
-    with the reducer's state saved as ``.npy`` (and ``reducer.json``) to place new galaxies."""
+    or several feature sets' put side by side (concat), with the reducer's state saved as
+    ``.npy`` (and ``reducer.json``) to place new galaxies."""
     import json
 
     from ..atomic import atomic_path
     from ..plots import pca_variance
     from ..projection import write_npy
     from ..reducers import REDUCERS
-    from ..store import read_array, read_attrs
+    from ..store import read_attrs
     from ..tables import read_table
 
     reducer = REDUCERS[view["method"]]
-    X, ids = read_array(parent_store, "features"), read_ids(parent_store)
+    X, ids, widths = stacked_features(parent_stores)
+    view = {**view, "_blocks": widths} if len(widths) > 1 else view
     target = None
     if reducer.supervised:
         if catalog_path is None:
@@ -131,7 +148,7 @@ def reduce_view(name: str, view: dict[str, Any], seed: int, parent_store: PathLi
         by_id = dict(zip(np.asarray(catalog["id"], dtype=str), np.asarray(catalog[column]).astype(str)))
         target = np.array([by_id.get(g, "") for g in ids], dtype=object)
     embedding = reducer.fit_transform(X, view, seed, target)
-    parent_label = read_attrs(parent_store).get("label", str(parent_store))
+    parent_label = "+".join(str(read_attrs(p).get("label", str(p))) for p in parent_stores)
     label = f"{parent_label}_{embedding.info.get('label', reducer.label)}"
     info = {k: v for k, v in embedding.info.items() if isinstance(v, (str, int, float, bool, list, type(None)))}
     attrs = {**provenance({"view": view, "seed": seed}), "feature_set": name, "settings": view,
@@ -168,7 +185,7 @@ def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None, view: di
     from ..plots import pca_variance
 
     if view is not None:
-        reduce_view(name, view, seed, feature_stores[0], catalog_path, out, variance_plot, projection_dir)
+        reduce_view(name, view, seed, feature_stores, catalog_path, out, variance_plot, projection_dir)
         return
 
     ids, n_rows, width, blocks, prefix, standardise = raw_features(name, fs, model, feature_stores)

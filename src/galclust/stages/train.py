@@ -35,13 +35,30 @@ def training_images(image_stores: Sequence[PathLike], max_galaxies: int,
     return images, y, ids[rows]
 
 
+def selected_rows(catalog: Table, where: Mapping[str, Any] | None, key: str) -> np.ndarray:
+    """Boolean mask of the catalog rows ``train.where`` keeps (all rows without it)."""
+    keep = np.ones(len(catalog), dtype=bool)
+    for column, wanted in (where or {}).items():
+        if column not in catalog.colnames:
+            raise ConfigError(f"config key '{key}.where.{column}': the catalog has no column '{column}' "
+                              f"(columns: {', '.join(catalog.colnames)})")
+        values = [wanted] if not isinstance(wanted, list) else wanted
+        keep &= np.isin(np.asarray(catalog[column]).astype(str), [str(v) for v in values])
+    if where and not keep.any():
+        raise ConfigError(f"config key '{key}.where': no catalog row matches {dict(where)}")
+    return keep
+
+
 def train_model(model_name: str, kind: str, settings: dict[str, Any], seed: int,
                 image_stores: Sequence[PathLike], catalog_path: PathLike | None, model_out: PathLike,
                 history_out: PathLike, loss_plot: PathLike, metrics_out: PathLike,
-                monitor: Sequence[str] = ()) -> None:
+                monitor: Sequence[str] = (), card_out: PathLike | None = None,
+                preprocess: Mapping[str, Any] | None = None, layers: Mapping[str, str] | None = None,
+                credits: str | None = None) -> None:
     """Train model ``model_name`` of ``kind`` with its ``train`` settings; save it with its loss
-    history, loss plot and scores. ``monitor``: truth columns a self-supervised trainer scores
-    its features against after each epoch (k-NN accuracy in the history)."""
+    history, loss plot, scores and model card (``card_out``: what the run's ``preprocess`` gave
+    it, so other runs can use it by path). ``monitor``: truth columns a self-supervised trainer
+    scores its features against after each epoch (k-NN accuracy in the history)."""
     from ..cnn import save_model
     from ..extractors import EXTRACTORS
     from ..plots import loss_history
@@ -58,6 +75,11 @@ def train_model(model_name: str, kind: str, settings: dict[str, Any], seed: int,
         catalog = read_table(catalog_path)
         settings["task"] = resolve_task(settings, catalog, key)
         targets = catalog_targets(catalog, target_columns(settings), settings["task"], key)
+        keep = selected_rows(catalog, settings.get("where"), key)
+        for gid in np.asarray(catalog["id"], dtype=str)[~keep]:
+            targets[gid] = None  # outside train.where: never trained on
+    elif settings.get("where"):
+        raise ConfigError(f"config key 'models.{model_name}.train.where': {kind} models learn no catalog column")
     images, y, ids = training_images(image_stores, settings["max_galaxies"], targets)
     # the route: mixed precision and the larger `auto` batch only where a GPU is visible
     policy, batch_size = training_route(bool(settings.get("mixed_precision", False)), settings["batch_size"],
@@ -82,3 +104,13 @@ def train_model(model_name: str, kind: str, settings: dict[str, Any], seed: int,
     write_json(metrics_out, {"model": model_name, "kind": kind, **metrics,
                              "precision": policy, "batch_size": batch_size,
                              **provenance({"kind": kind, "train": settings, "seed": seed})})
+    if card_out is not None:
+        from ..modelcard import build_card
+
+        card = build_card(model_name=model_name, kind=kind, model_path=model_out, input_size=int(images.shape[1]),
+                          preprocess=preprocess or {"size": int(images.shape[1])}, task=settings.get("task"),
+                          target=settings.get("target"), classes=metrics.get("classes"), layers=layers or {},
+                          training_ids=ids.tolist(), training_targets=y if y is not None else ids.tolist(),
+                          seed=seed, epochs=epochs, metrics=metrics, settings=settings,
+                          credits=credits)
+        write_json(card_out, card)
