@@ -230,3 +230,64 @@ def test_several_feature_sets_side_by_side_need_concat(tmp_path):
     config["features"]["both"] = {"from": ["enc", "nope"], "reduce": {"method": "concat"}}
     with pytest.raises(ConfigError, match=r"'features.both.from': unknown feature set 'nope'"):
         validate_config(config)
+
+
+def test_the_shipped_encoder_is_what_its_card_says_and_local_yaml_uses_it():
+    from conftest import REPO, load_example
+
+    path = REPO / "models" / "gz2_five_encoder.keras"
+    card = read_card(card_path(path))
+    assert path.stat().st_size <= 20 * 2**20
+    assert card["sha256"] == file_sha256(path)
+    assert card["kind"] == "encoder" and card["task"] == "classification"
+    assert card["classes"] == ["cigar_shaped_smooth", "completely_round_smooth", "edge_on", "in_between_smooth",
+                               "spiral"]
+    assert card["training_set"]["where"] == {"split": "train", "in_gz2_spirals": "no"}
+    assert "Galaxy Zoo" in card["credits"] and "Sloan" in card["credits"]
+    assert EMBEDDING in keras_layer_names(path)
+    config = validate_config(load_example("local.yaml") | {"source": {"kind": "demo"}})
+    assert config["preprocess"]["size"] == card["input"]["size"] == 80
+    assert preprocess_conflicts(card, config["preprocess"]) == []
+    features = KerasExtractor(load_model(path), {"e": EMBEDDING}).transform(discs_and_bars(3, size=80)[0])["e"]
+    assert features.shape == (3, 64) and np.isfinite(features).all()
+
+
+def test_progress_lines_say_rate_and_time_left(caplog):
+    import logging
+
+    from galclust.progress import ProgressLog, duration
+
+    ticks = iter([0.0, 10.0, 20.0, 40.0, 40.0])
+    progress = ProgressLog("extract enc", 400, interval=5.0, clock=lambda: next(ticks))
+    with caplog.at_level(logging.INFO, logger="galclust.progress"):
+        progress.advance(100)  # t = 10: logged
+        progress.advance(100)  # t = 20: logged
+        progress.advance(200)  # t = 40: done, logged by finish only
+        progress.finish()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "extract enc: 100/400 galaxies (25 %), 10.0/s, 10s so far, 30s left"
+    assert lines[1] == "extract enc: 200/400 galaxies (50 %), 10.0/s, 20s so far, 20s left"
+    assert lines[-1] == "extract enc: 400/400 galaxies (100 %), 10.0/s, 40s so far, 0s left"
+    assert duration(185) == "3m05s" and duration(3725) == "1h02m"
+
+
+def test_extraction_and_training_log_their_progress(tmp_path, caplog):
+    import logging
+
+    from galclust.extract import PixelExtractor, extract_store
+    from galclust.store import create_store
+
+    images, labels = discs_and_bars(70)
+    store = tmp_path / "images.zarr"
+    with create_store(store, np.array([f"g{i}" for i in range(70)]), {}) as writer:
+        writer.create("images", images.shape[1:])
+        writer.write("images", 0, images)
+    with caplog.at_level(logging.INFO):
+        extract_store(store, tmp_path / "f.zarr", PixelExtractor(), block_rows=32, step_rows=32, progress_interval=0)
+        train_encoder(images, labels, "classification", epochs=2, batch_size=16, widths=(4,), embedding=4)
+    messages = [r.getMessage() for r in caplog.records]
+    extract_lines = [m for m in messages if m.startswith("extract pixels:")]
+    assert extract_lines[0].startswith("extract pixels: 32/70 galaxies (46 %)") and "left" in extract_lines[0]
+    assert extract_lines[-1].startswith("extract pixels: 70/70 galaxies (100 %)")
+    epoch_lines = [m for m in messages if m.startswith("training:")]
+    assert epoch_lines[0].startswith("training: 1/2 epochs (50 %)") and epoch_lines[-1].startswith("training: 2/2 epochs")

@@ -186,8 +186,12 @@ def extract_store(
     step_rows: int | None = None,
     attrs: dict[str, Any] | None = None,
     dtype: str = "float32",
+    progress_interval: float = 30.0,
 ) -> None:
     """Stream the images of ``image_store`` through ``extractor`` into ``feature_store``.
+
+    Progress (galaxies done, rate, time left) is logged at most every ``progress_interval``
+    seconds and at the end.
 
     The feature store has one array per extractor output, rows aligned with ``ids``.
     Images are read ``block_rows`` at a time (the next block in a background
@@ -200,8 +204,11 @@ def extract_store(
     read ahead and one step is being written, so memory is bounded by
     ``block_rows`` whatever the number of images.
     """
+    from .progress import ProgressLog
+
     ids = read_ids(image_store)
     n = count_rows([image_store])
+    progress = ProgressLog(f"extract {getattr(extractor, 'name', 'features')}", n, interval=progress_interval)
     meta = {**extractor.describe(), **(attrs or {})}
     names = list(extractor.output_names())
     step = step_rows or step_rows_for(extractor, block_rows)
@@ -232,11 +239,13 @@ def extract_store(
                         written.result()  # one step in flight: bounded memory, errors surface here
                     written = writing.submit(_write_block, writer, features, start)
                     start += len(images)
+                    progress.advance(len(images))
             if written is not None:
                 written.result()
         if not created:  # an empty batch still gets its (empty) arrays
             for key, width in _empty_widths(extractor).items():
                 _create_feature_array(writer, key, (width,), dtype)
+    progress.finish()
     log.info("extracted %s features of %d galaxies -> %s", extractor.name, n, feature_store)
 
 

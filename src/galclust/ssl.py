@@ -439,9 +439,11 @@ def train_simclr(
         model = build_simclr_model(encoder, seed=seed, gain=gain, noise=noise)
     log.info("SimCLR: training in %s, batches of %d", effective_policy(encoder), batch_size)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=NTXent(temperature))
+    from .supervised import EpochProgress
+
     callbacks = [keras.callbacks.ReduceLROnPlateau(
         monitor="val_loss" if n_val else "loss", factor=0.2, patience=5, min_lr=1e-5
-    )]
+    ), EpochProgress(epochs, "SimCLR training").callback()]
     if monitor_labels:
         from .sampling import seeded_rows
 

@@ -181,6 +181,7 @@ def fit_supervised(
     log.info("training in %s, batches of %d", effective_policy(model), batch_size)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=head.loss)
     reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=5, min_lr=1e-5)
+    progress = EpochProgress(epochs)
     weights = balanced_class_weights(head.y[train], head.units) if task == CLASSIFICATION else None
     fit = model.fit(
         images[train],
@@ -189,7 +190,7 @@ def fit_supervised(
         epochs=epochs,
         batch_size=batch_size,
         shuffle=True,
-        callbacks=[reduce_lr],
+        callbacks=[reduce_lr, progress.callback()],
         verbose=2,
         **({"class_weight": weights} if weights else {}),
     )
@@ -201,6 +202,28 @@ def fit_supervised(
     result = FitResult(history, scores, len(train), len(val), len(test),
                        {"train": train.tolist(), "validation": val.tolist(), "test": test.tolist()})
     return model, result
+
+
+class EpochProgress:
+    """Epochs done, time per epoch and time left, logged after every epoch (training can take hours)."""
+
+    def __init__(self, epochs: int, label: str = "training") -> None:
+        from .progress import ProgressLog
+
+        self.log = ProgressLog(label, epochs, unit="epochs", interval=0.0, logger=log)
+
+    def callback(self) -> Any:
+        import keras
+
+        progress = self.log
+
+        class _Epochs(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+                progress.advance(1)
+                if progress.done >= progress.total:
+                    progress.finish()
+
+        return _Epochs()
 
 
 def test_scores(model: Any, images: np.ndarray, head: Head, test: np.ndarray, batch_size: int) -> dict[str, Any]:

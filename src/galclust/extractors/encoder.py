@@ -33,5 +33,7 @@ def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str,
 
 KIND = ExtractorKind("encoder", builtin=False, build=build_keras, label=lambda m: "Encoder", array=layer_array,
                      train=train, needs_target=True, uses_gpu=True,
+                     # ReLU embedding columns differ in scale: z-scored before clustering by default
+                     standardise=True,
                      description="a compact CNN trained on catalog classes or vote fractions; its embedding "
                                  "carries to other folders (ship it with its model card)")
