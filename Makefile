@@ -8,7 +8,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps demo test lint bench report encoder clean
+.PHONY: setup system-deps demo test test-fast lint bench report encoder clean
 
 $(BIN)/.galclust-installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "galclust needs Python >= 3.11"'
@@ -29,7 +29,11 @@ system-deps:
 	@if [ "$$(id -u)" = 0 ]; then bash tests/install-system-deps.sh; fi
 
 test: setup system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
+
+# the tests that need no Snakemake run, SLURM, Chromium or long training: a change checked in minutes
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" --durations=10
 
 lint: setup
 	$(BIN)/snakemake --lint

@@ -138,7 +138,6 @@ def build_card(*, model_name: str, kind: str, model_path: str | os.PathLike[str]
         "format": "galclust-model-card",
         "name": model_name,
         "kind": kind,
-        "file": Path(model_path).name,
         "sha256": file_sha256(model_path),
         "galclust_version": __version__,
         "input": {"size": int(input_size), "channels": 3, "scaling": "unit",
