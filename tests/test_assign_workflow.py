@@ -20,7 +20,7 @@ from galclust.demo import draw_catalog
 from galclust.store import read_array, read_ids
 from galclust.tables import read_table
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def checksums(root: Path) -> dict[str, str]:

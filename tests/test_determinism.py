@@ -13,7 +13,7 @@ import pytest
 from conftest import TINY, load_yaml, snakemake, write_config
 from outputs import differences
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def test_one_core_and_two_cores_give_identical_outputs(tiny_run, tmp_path):

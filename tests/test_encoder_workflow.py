@@ -15,7 +15,7 @@ from galclust.modelcard import file_sha256
 from galclust.store import read_array
 from galclust.tables import read_table
 
-pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings(
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")]
 GZ2 = REPO / "tests" / "data" / "gz2_three"
 

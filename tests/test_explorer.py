@@ -16,6 +16,8 @@ from PIL import Image
 from browser import DevTools
 from galclust.explorer import encode_atlases, thumbnails_from_images, write_explorer
 
+pytestmark = pytest.mark.slow  # runs Snakemake, SLURM or Chromium (make test-fast leaves it out)
+
 N, K = 300, 5
 
 # Wait for Bokeh, then the page position of galaxy `i` (canvas offset + frame scales).

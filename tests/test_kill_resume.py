@@ -22,7 +22,7 @@ import pytest
 from conftest import REPO, TINY, load_yaml, snakemake, write_config
 from outputs import differences, incomplete_markers, temp_leftovers
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 # (rule, its log folder or file): the job is killed shortly after its log appears.
 KILL_POINTS = [

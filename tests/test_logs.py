@@ -9,6 +9,8 @@ import pytest
 
 from conftest import snakemake
 
+pytestmark = pytest.mark.slow  # runs Snakemake, SLURM or Chromium (make test-fast leaves it out)
+
 
 def dry_run_jobs(output: str) -> list[tuple[str, dict[str, str]]]:
     """(rule, {field: value}) of every job listed by a dry run."""

@@ -23,6 +23,8 @@ from galclust.stages.reduce import reduce
 from galclust.store import create_store, open_store, read_array, read_ids
 from galclust.workflow import Plan
 
+pytestmark = pytest.mark.slow  # runs Snakemake, SLURM or Chromium (make test-fast leaves it out)
+
 
 def image_store(path: Path, n: int, seed: int, offset: int = 0) -> Path:
     rng = np.random.default_rng(seed)

@@ -4,6 +4,8 @@ lists every output with them, under the run's config hash."""
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import json
 import re
@@ -13,6 +15,8 @@ from galclust import __version__
 from galclust.config import config_hash
 from galclust.store import read_attrs
 from galclust.tables import read_table
+
+pytestmark = pytest.mark.slow  # runs Snakemake, SLURM or Chromium (make test-fast leaves it out)
 
 KEY_PACKAGES = ("numpy", "scikit-learn", "zarr", "astropy", "keras")
 

@@ -11,7 +11,7 @@ from conftest import load_example, REPO, load_yaml, snakemake, write_config
 from galclust.store import read_array
 from galclust.tables import read_table
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 GZ2 = REPO / "tests" / "data" / "gz2_small"
 
 

@@ -20,6 +20,8 @@ from browser import DevTools, chromium, screenshot
 from conftest import REPO, snakemake
 from galclust.config import clustering_jobs
 
+pytestmark = pytest.mark.slow  # runs Snakemake, SLURM or Chromium (make test-fast leaves it out)
+
 ARTIFACTS = REPO / "ci-artifacts"
 
 # Every figure of the report, rendered one after the other in the report's own viewer.

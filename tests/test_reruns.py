@@ -15,6 +15,8 @@ import pytest
 from conftest import load_yaml, planned_jobs, snakemake, write_config
 from galclust.config import clustering_jobs
 
+pytestmark = pytest.mark.slow  # runs Snakemake, SLURM or Chromium (make test-fast leaves it out)
+
 
 def dry_run(tiny_run, tmp_path, change: Callable[[dict], None]) -> tuple[dict[str, int], dict]:
     """Job counts of ``snakemake -n`` on the tiny run's directory with a changed config."""

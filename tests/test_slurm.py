@@ -31,7 +31,7 @@ from cluster import ClusterError, SlurmCluster  # noqa: E402
 CONFIG = REPO / "config" / "tests" / "slurm.yaml"
 PROFILE = REPO / "tests" / "slurm" / "profile"
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from galclust.supervised import (
 )
 from galclust.workflow import Plan
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")]
 
 
 def blobs_and_rings(n: int, size: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

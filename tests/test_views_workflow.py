@@ -14,7 +14,7 @@ from conftest import load_yaml, planned_jobs, snakemake, write_config
 from galclust.store import read_array, read_attrs, read_ids
 from galclust.tables import read_table
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")

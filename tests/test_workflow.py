@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import shutil
 
@@ -12,6 +14,9 @@ from PIL import Image
 from conftest import load_yaml, planned_jobs, snakemake, write_config
 from galclust.config import clustering_jobs
 from galclust.store import read_array, read_attrs, read_ids
+
+pytestmark = pytest.mark.slow  # runs Snakemake, SLURM or Chromium (make test-fast leaves it out)
+
 
 def test_every_final_output_exists_and_is_sane(tiny_run):
     workdir, _, config = tiny_run

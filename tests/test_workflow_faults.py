@@ -24,7 +24,7 @@ from astropy.table import Table
 from conftest import snakemake, write_config
 from fakeserver import FakeServer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 N = 45
 IDS = [f"g{i:02d}" for i in range(N)]

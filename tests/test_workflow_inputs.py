@@ -10,6 +10,8 @@ from sklearn.metrics import adjusted_rand_score
 from conftest import load_example, REFERENCE, REPO, load_yaml, snakemake, write_config
 from fakeserver import FakeServer
 
+pytestmark = pytest.mark.slow  # runs Snakemake, SLURM or Chromium (make test-fast leaves it out)
+
 
 def test_reproduces_the_reference_study_from_its_published_features(tmp_path):
     assert REFERENCE.is_dir(), f"reference data missing: {REFERENCE}"
