@@ -52,6 +52,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -237,19 +238,23 @@ def combine(blocks: list[np.ndarray]) -> np.ndarray:
 
 
 # -- clustering ------------------------------------------------------------------------------
+def k_clusterers(E: np.ndarray, seed: int, n_neighbors: int = 15) -> dict[str, Callable[[int], np.ndarray]]:
+    """method -> (k -> labels of E): k-means, ward, spectral (k-NN graph) and the workflow's GMM."""
+    return {
+        "kmeans": lambda k: KMeans(k, n_init=10, random_state=seed).fit_predict(E),
+        "ward": lambda k: AgglomerativeClustering(k, linkage="ward").fit_predict(E),
+        "spectral": lambda k: SpectralClustering(k, affinity="nearest_neighbors", n_neighbors=n_neighbors,
+                                                 random_state=seed, assign_labels="cluster_qr").fit_predict(E),
+        "gmm": lambda k: METHODS["gmm"].fit(E, {"k": k}, seed).labels,
+    }
+
+
 def clusterings(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, dict[str, float | int | str]]:
     """Best-over-k and k = 2 ARI/AMI for k-means, ward, spectral, GMM; HDBSCAN's single results."""
     Z = StandardScaler().fit_transform(X)
     E = PCA(n_components=min(10, Z.shape[1]), random_state=seed).fit_transform(Z)
     out: dict[str, dict[str, float | int | str]] = {}
-    labels_for = {
-        "kmeans": lambda k: KMeans(k, n_init=10, random_state=seed).fit_predict(E),
-        "ward": lambda k: AgglomerativeClustering(k, linkage="ward").fit_predict(E),
-        "spectral": lambda k: SpectralClustering(k, affinity="nearest_neighbors", n_neighbors=15, random_state=seed,
-                                                 assign_labels="cluster_qr").fit_predict(E),
-        "gmm": lambda k: METHODS["gmm"].fit(E, {"k": k}, seed).labels,
-    }
-    for name, fit in labels_for.items():
+    for name, fit in k_clusterers(E, seed).items():
         best = (-1.0, 0, 0.0)
         for k in KS:
             lab = fit(k)

@@ -36,7 +36,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
@@ -45,7 +44,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from galclust.methods import METHODS  # noqa: E402
 from galclust.quality import knn_accuracy, linear_probe_accuracy  # noqa: E402
 
 KS = tuple(range(2, 9))
@@ -118,15 +116,11 @@ def features(name: str, images: np.ndarray, model_path: Path, seed: int) -> np.n
 
 def clusterings(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, dict[int, np.ndarray]]:
     """method -> k -> labels, on the standardised features (PCA-10 where wider)."""
+    from real_images import k_clusterers
+
     Z = StandardScaler().fit_transform(X)
     E = PCA(n_components=10, random_state=seed).fit_transform(Z) if Z.shape[1] > 10 else Z
-    fits = {
-        "kmeans": lambda k: KMeans(k, n_init=10, random_state=seed).fit_predict(E),
-        "ward": lambda k: AgglomerativeClustering(k, linkage="ward").fit_predict(E),
-        "spectral": lambda k: SpectralClustering(k, affinity="nearest_neighbors", n_neighbors=30, random_state=seed,
-                                                 assign_labels="cluster_qr").fit_predict(E),
-        "gmm": lambda k: METHODS["gmm"].fit(E, {"k": k}, seed).labels,
-    }
+    fits = k_clusterers(E, seed, n_neighbors=30)
     return {name: {k: np.asarray(fit(k)) for k in KS} for name, fit in fits.items()}
 
 

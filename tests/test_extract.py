@@ -61,6 +61,7 @@ def test_keras_extractor_shapes_dtypes_determinism(refcnn):
     np.testing.assert_allclose(whole["dense_128"], first["dense_128"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(whole["dense_128"], direct, rtol=1e-5, atol=1e-6)
     assert ex.describe() == {"extractor": "refcnn", "model": "reference_cnn", "layers": LAYERS,
+                             "input_shape": [int(v) for v in refcnn.inputs[0].shape[1:]], "input_scaling": "unit",
                              "dtype_policy": "float32"}
 
 

@@ -2,8 +2,8 @@
 
 The reference CNN (:mod:`galclust.cnn`) has 37,632 flattened features and ~5 M weights in its
 dense layers; trained on a few thousand real galaxies on a CPU it stays near chance. This
-network is all-convolutional with batch normalisation and global average pooling (~0.3 M
-weights), so it learns from a few thousand galaxies in tens of CPU minutes, and its 64-d
+network is all-convolutional with batch normalisation and global average pooling (0.44 M
+weights at the default widths), so it learns from a few thousand galaxies in tens of CPU minutes, and its 64-d
 ``embedding`` layer is the feature set: trained on several Galaxy Zoo classes it carries over
 to galaxies and classes it never saw (``bench/transfer.py``).
 
