@@ -49,6 +49,7 @@ def assert_no_corrupt_files(cache: Path) -> None:
 RECOVERABLE = ["500", "503", "429", "reset", "truncate", "slow", "html", "text"]
 
 
+@pytest.mark.slow
 def test_every_recoverable_galaxy_ends_valid(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.retry_after = 0
     # The read timeout must be short for "slow" to fail, but a loaded machine may also let a
@@ -99,6 +100,7 @@ UNRECOVERABLE = {
 }
 
 
+@pytest.mark.slow
 def test_unrecoverable_galaxies_are_reported_with_reason(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.retry_after = 0
     # 1 s read timeout against 2.5 s "slow" answers: long enough that a loaded machine does not
@@ -271,6 +273,7 @@ acquire_batch(Table.read(cfg["rows"], format="ascii.ecsv"), cfg["source"], cfg["
 """
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_fetching_only_what_is_missing(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.latency = 0.2
     rows = make_rows(24)

@@ -104,6 +104,7 @@ def weights_of(model) -> list[tuple[str, np.ndarray]]:
     return [(v.path.split("/")[-1], keras.ops.convert_to_numpy(v)) for v in model.weights]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["resnet50", "vgg16", "efficientnetb0"])
 def test_backbone_from_local_weights(name, saved, tmp_path):
     model, path = saved(name)
@@ -156,6 +157,7 @@ def test_named_layers_pooled_or_flattened(saved):
     assert flat["last"].shape == (2, 1 * 1 * 512)
 
 
+@pytest.mark.slow
 def test_whole_keras_model_file_and_random_weights(saved, tmp_path):
     model, path = saved("vgg16")
     model.save(tmp_path / "vgg.keras")
@@ -239,6 +241,7 @@ def test_imagenet_weights_come_from_the_keras_cache(saved, tmp_path, monkeypatch
     assert ex.describe()["weights"] == "imagenet"
 
 
+@pytest.mark.slow
 def test_efficientnet_imagenet_file_gets_keras_input_scaling(saved, tmp_path, monkeypatch):
     """EfficientNet from the ImageNet file (here random weights under its Keras name)
     computes exactly what Keras's own ImageNet architecture, with its extra input
@@ -287,6 +290,7 @@ def refcnn_dihedral():
     return DihedralAverage(KerasExtractor(model, {"flatten": "flatten", "dense_128": "dense_128"}, name="refcnn"))
 
 
+@pytest.mark.slow
 def test_dihedral_average_is_invariant(refcnn_dihedral):
     x = images(3)
     base = refcnn_dihedral.transform(x)
@@ -333,6 +337,7 @@ def test_precision_follows_the_gpu():
         assert bb.default_batch_size() == 32
 
 
+@pytest.mark.slow
 def test_mixed_precision_when_a_gpu_is_seen(saved, monkeypatch, tmp_path):
     """The mixed_float16 path, forced on this machine (TensorFlow computes float16 on CPUs too)."""
     model, path = saved("vgg16")

@@ -425,6 +425,7 @@ def dry_outcomes(request):
     "name",
     [pytest.param(n, marks=() if c.dry else pytest.mark.integration) for n, c in CASES.items()],
 )
+@pytest.mark.slow
 def test_bad_input_stops_with_one_clear_line_and_writes_nothing(name: str, dry_outcomes) -> None:
     case = CASES[name]
     outcome = dry_outcomes[name] if case.dry else attempt(name)
@@ -453,6 +454,7 @@ def test_the_corpus_is_large_enough() -> None:
     assert len(CASES) >= 40
 
 
+@pytest.mark.slow
 def test_a_local_folder_with_a_catalog_of_labels_needs_no_coordinates(tmp_path: Path) -> None:
     """Images named by id plus a table of labels: ra/dec have no use, so they are not required."""
     images(tmp_path / "images", 6)

@@ -62,6 +62,7 @@ def test_the_augmentation_draws_nuisances_in_training_only():
     assert [layer.__class__.__name__ for layer in off.layers] == ["RandomFlip"]
 
 
+@pytest.mark.slow
 def test_encoder_learns_classes_and_saves_without_custom_code(tmp_path):
     images, labels = discs_and_bars(120)
     model, result = train_encoder(images, labels, "classification", epochs=8, batch_size=16, widths=(8, 16),
@@ -78,6 +79,7 @@ def test_encoder_learns_classes_and_saves_without_custom_code(tmp_path):
         images[:10])["e"], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_encoder_learns_vote_fractions_with_one_output_each():
     images, labels = discs_and_bars(40)
     votes = np.stack([(labels == "round") * 0.8 + 0.1, (labels == "bar") * 0.8 + 0.1], axis=1).astype(np.float32)
@@ -271,6 +273,7 @@ def test_progress_lines_say_rate_and_time_left(caplog):
     assert duration(185) == "3m05s" and duration(3725) == "1h02m"
 
 
+@pytest.mark.slow
 def test_extraction_and_training_log_their_progress(tmp_path, caplog):
     import logging
 

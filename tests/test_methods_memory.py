@@ -28,6 +28,7 @@ CASES = [
 @pytest.mark.parametrize(
     ("method", "params", "d", "sizes"), CASES, ids=[f"{c[0]}-{c[1].get('route', 'auto')}{'-parts' if 'part_size' in c[1] else ''}" for c in CASES]
 )
+@pytest.mark.slow
 def test_memory_prediction_within_2x(method: str, params: dict, d: int, sizes: tuple[int, ...]) -> None:
     for n, r in zip(sizes, measure_sizes(method, list(sizes), d, 8, 0, params, timeout=600)):
         assert r["n"] == n

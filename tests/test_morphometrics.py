@@ -210,6 +210,7 @@ def test_demo_ellipticals_more_concentrated_than_spirals():
     assert ell[:, IDX["asymmetry"]].mean() < sp[:, IDX["asymmetry"]].mean()  # spiral arms, knots
 
 
+@pytest.mark.slow
 def test_fast_agrees_with_statmorph():
     """The fast re-implementation measures what statmorph measures (same definitions)."""
     from scipy import stats

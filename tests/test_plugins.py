@@ -28,6 +28,7 @@ def install_plugin(site: os.PathLike) -> None:
     (info / "entry_points.txt").write_text("[galclust.plugins]\ntoy = toyplugin\n")
 
 
+@pytest.mark.slow
 def test_toy_plugins_run_through_the_workflow(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
@@ -63,6 +64,7 @@ def test_toy_plugins_run_through_the_workflow(tmp_path):
     assert "toythreshold-k2" in (work / "results/summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_without_the_plugin_its_names_are_unknown(tmp_path):
     """The same config without the entry point stops at once, naming the key."""
     config = write_config(tmp_path / "config.yaml", {

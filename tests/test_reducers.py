@@ -78,6 +78,7 @@ def test_tsne_routes_and_perplexity_clamp() -> None:
     assert emb.info["perplexity"] == pytest.approx(59 / 3)
 
 
+@pytest.mark.slow
 def test_umap_shape_and_seed(blobs) -> None:
     X, _ = blobs
     params = {"n_neighbors": 10, "min_dist": 0.1, "n_epochs": 100}

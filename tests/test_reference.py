@@ -50,6 +50,7 @@ def affinity_labels(features) -> dict[str, np.ndarray]:
         return {name: f.result().labels for name, f in futures.items()}
 
 
+@pytest.mark.slow
 def test_affinity_propagation_cnn_37632(affinity_labels):
     labels = affinity_labels["CNN-37632_PCA-100"]
     published = load("affinity_propagation-176_CNN-37632_PCA-100.npy")

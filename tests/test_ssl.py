@@ -102,6 +102,7 @@ def _weights(model) -> list[np.ndarray]:
     return [np.asarray(w) for w in model.get_weights()]
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_given_seed():
     images = np.random.default_rng(0).random((32, 40, 40, 3)).astype(np.float32)
     enc1, hist1 = ssl.train_simclr(images, epochs=1, batch_size=16, seed=3, verbose=0)
@@ -111,6 +112,7 @@ def test_training_is_deterministic_given_seed():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_train_on_demo_images_returns_encoder_history_and_saves(tmp_path):
     cat = demo.draw_catalog(40, 2)
     images = np.stack([resize_rgb(demo.render(row, 128).astype(np.float32) / 255.0, 80) for row in cat])

@@ -52,6 +52,7 @@ def test_a_mixed_model_is_rebuilt_in_float32_with_its_weights():
     assert with_dtype_policy(back, "float32") is back  # already there: the same object
 
 
+@pytest.mark.slow
 def test_simclr_trains_in_16_bit_and_returns_a_float32_encoder(tmp_path, caplog):
     images = np.random.default_rng(0).random((24, 40, 40, 3)).astype(np.float32)
     with caplog.at_level(logging.INFO, logger="galclust.ssl"):
@@ -80,6 +81,7 @@ def test_supervised_training_in_16_bit_predicts_in_float32(caplog):
     assert np.isfinite(result.history["loss"]).all()
 
 
+@pytest.mark.slow
 def test_train_stage_records_the_route_it_took(tmp_path):
     from astropy.table import Table
 
