@@ -136,14 +136,16 @@ def _check_model_cards(config: dict[str, Any], explicit_preprocess: dict[str, An
                 raise ConfigError(f"config key 'preprocess.from_model': model '{name}' has no card "
                                   f"({card_path(path) if path else 'no models.' + name + '.path'})")
             explicit = {k: v for k, v in explicit_preprocess.items() if k != "from_model"}
-            for key, ours, theirs in preprocess_conflicts(card, explicit):
+            if conflicts := preprocess_conflicts(card, explicit):
+                key, ours, theirs = conflicts[0]
                 raise ConfigError(f"config key 'preprocess.{key}': {ours!r}, but preprocess.from_model takes "
                                   f"{theirs!r} from {card_path(path)}; remove the key or the from_model")
             config["preprocess"] = apply_card_preprocess(config["preprocess"], card)
         if card is None:
             continue
         check_model_file(path, card, f"models.{name}.path")
-        for key, ours, theirs in preprocess_conflicts(card, config["preprocess"]):
+        if conflicts := preprocess_conflicts(card, config["preprocess"]):
+            key, ours, theirs = conflicts[0]
             raise ConfigError(f"config key 'preprocess.{key}': {ours!r}, but model '{name}' was trained on "
                               f"images preprocessed with {theirs!r} ({card_path(path)}); set it so, or set "
                               f"preprocess.from_model: {name}")
