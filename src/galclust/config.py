@@ -118,10 +118,12 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_model_cards(config: dict[str, Any], explicit_preprocess: dict[str, Any]) -> None:
-    """Models given by ``path`` with a card beside them: the file is the card's (SHA-256), and
-    the run preprocesses as the card says (``preprocess.from_model`` takes the card's settings;
-    any other difference stops the run, naming the key)."""
-    from .modelcard import apply_card_preprocess, card_for, card_path, check_model_file, preprocess_conflicts
+    """Models given by ``path``: the layers named exist in the ``.keras`` file; with a card beside
+    it, the file is the card's (SHA-256) and the run preprocesses as the card says
+    (``preprocess.from_model`` takes the card's settings; any other difference stops the run,
+    naming the key)."""
+    from .modelcard import (apply_card_preprocess, card_for, card_path, check_model_file, keras_layer_names,
+                            preprocess_conflicts)
 
     models = config.get("models", {})
     source = config["preprocess"].get("from_model")
@@ -130,6 +132,12 @@ def _check_model_cards(config: dict[str, Any], explicit_preprocess: dict[str, An
                           f"(known: {', '.join(sorted(models)) or 'none'})")
     for name, model in models.items():
         path = model.get("path")
+        if path and str(path).endswith(".keras"):
+            known = keras_layer_names(path)
+            for key, layer in model["layers"].items():
+                if known and layer not in known:
+                    raise ConfigError(f"config key 'models.{name}.layers.{key}': the network {path} has "
+                                      f"no layer '{layer}' (its layers: {', '.join(known)})")
         card = card_for(path) if path else None
         if name == source:
             if card is None:
@@ -220,14 +228,6 @@ def _check_references(config: dict[str, Any]) -> None:
             raise ConfigError(f"config key 'models.{name}.path': required for kind 'keras' (your .keras file)")
         if model.get("path") and not os.path.isfile(model["path"]):
             raise ConfigError(f"config key 'models.{name}.path': {model['path']} not found")
-        if model.get("path") and str(model["path"]).endswith(".keras"):
-            from .modelcard import keras_layer_names
-
-            known = keras_layer_names(model["path"])
-            for key, layer in model["layers"].items():
-                if known and layer not in known:
-                    raise ConfigError(f"config key 'models.{name}.layers.{key}': the network {model['path']} has "
-                                      f"no layer '{layer}' (its layers: {', '.join(known)})")
     for name, fs in config["features"].items():
         if fs.get("extractor") == "file" and not os.path.exists(fs["file"]):
             raise ConfigError(f"config key 'features.{name}.file': {fs['file']} not found")

@@ -35,11 +35,10 @@ def card_path(model_path: str | os.PathLike[str]) -> Path:
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The SHA-256 of a file, as the run manifest records it."""
+    from .provenance import file_digest
+
+    return str(file_digest(path)["sha256"])
 
 
 def training_set_digest(ids: Sequence[str], targets: np.ndarray | Sequence[Any]) -> str:

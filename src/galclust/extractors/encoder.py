@@ -24,8 +24,10 @@ def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str,
         images, targets, task, epochs=settings["epochs"], batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"], validation_fraction=settings["validation_fraction"],
         test_fraction=settings["test_fraction"], augment=settings["augment"],
-        augmentations=settings.get("augmentations"), widths=tuple(settings.get("widths", (32, 64, 128))),
-        embedding=int(settings.get("embedding", 64)), seed=seed, policy=settings.get("precision", "float32"),
+        augmentations=settings.get("augmentations"), seed=seed, policy=settings.get("precision", "float32"),
+        # the architecture keys only when given: train_encoder holds their defaults
+        **({"widths": tuple(settings["widths"])} if settings.get("widths") else {}),
+        **({"embedding": int(settings["embedding"])} if settings.get("embedding") else {}),
     )
     metrics = training_metrics(settings, task, result)
     return model, result.history, metrics, f"{task} of {target_label(settings)}"
