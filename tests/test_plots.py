@@ -220,6 +220,22 @@ def test_cluster_summary_png_and_pdf(tmp_path: Path, images: np.ndarray, labels:
     no_temp_files(tmp_path)
 
 
+def test_cluster_summary_from_the_examples_images_only(tmp_path: Path, images: np.ndarray,
+                                                       labels: np.ndarray) -> None:
+    """Given only the picked examples' images (image_rows), the figure is the same, byte for byte."""
+    ids = np.array([f"g{i}" for i in range(len(labels))])
+    full = plots.cluster_summary(images, labels, tmp_path / "full.png", n_examples=2, seed=3, ids=ids)
+    rows = np.unique(np.concatenate(list(plots.pick_examples(labels, 2, seed=3).values())))
+    assert len(rows) < len(labels)
+    part = plots.cluster_summary(images[rows], labels, tmp_path / "part.png", n_examples=2, seed=3,
+                                 ids=ids, image_rows=rows)
+    assert full.read_bytes() == part.read_bytes()
+    with pytest.raises(ValueError, match="lacks the examples"):
+        plots.cluster_summary(images[rows[1:]], labels, tmp_path / "bad.png", n_examples=2, seed=3,
+                              image_rows=rows[1:])
+    assert not (tmp_path / "bad.png").exists()
+
+
 def test_cluster_summary_many_clusters_stays_bounded(tmp_path: Path) -> None:
     imgs = blobs(400, seed=1, size=16)
     lab = np.arange(400) % 177

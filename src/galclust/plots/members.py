@@ -188,6 +188,7 @@ def cluster_summary(
     ids: np.ndarray | list[str] | None = None,
     title: str = "",
     max_rows_per_block: int = 60,
+    image_rows: np.ndarray | None = None,
 ) -> Path:
     """One figure with a row per cluster: its number and size, then example members.
 
@@ -197,14 +198,29 @@ def cluster_summary(
     -> 3 blocks of 59 rows), and the row height shrinks down to 0.4 inch, so
     the figure stays legible. ``ids`` (N,), if given, are printed on the
     thumbnails. Format from the suffix of ``path`` (.png or .pdf).
+
+    ``image_rows``: when given, ``images`` holds only these galaxies (``images[i]`` is galaxy
+    ``image_rows[i]``), which must include every example :func:`pick_examples` picks: at N
+    galaxies the figure then needs the examples' pixels, not all N images.
     """
     figure_suffix(path)
     labs = check_labels(labels)
-    imgs = check_images(images, len(labs))
     id_list = check_ids(ids, len(labs))
     if max_rows_per_block < 1:
         raise ValueError(f"max_rows_per_block must be >= 1; got {max_rows_per_block}")
     picks = pick_examples(labs, n_examples, seed)
+    if image_rows is None:
+        imgs = check_images(images, len(labs))
+    else:
+        rows_given = np.asarray(image_rows, dtype=np.int64)
+        imgs = check_images(images, len(rows_given))
+        position = {int(g): i for i, g in enumerate(rows_given)}
+        missing = sorted({int(g) for chosen in picks.values() for g in chosen} - position.keys())
+        if missing:
+            raise ValueError(f"image_rows lacks the examples picked: galaxies {missing[:5]}")
+        picks = {label: np.array([position[int(g)] for g in chosen], dtype=np.int64)
+                 for label, chosen in picks.items()}
+        id_list = None if id_list is None else [id_list[int(g)] for g in rows_given]
     groups, n_clusters = group_labels(labs)
     _, h, w, _ = imgs.shape
 

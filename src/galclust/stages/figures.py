@@ -21,14 +21,16 @@ def plot_clustering(fs_name: str, job_name: str, n_examples: int, seed: int, lab
                     reduced: PathLike, image_stores: Sequence[PathLike], summary: PathLike,
                     sizes: PathLike) -> None:
     """A summary (``n_examples`` random members per cluster) and the cluster sizes."""
-    from ..plots import cluster_sizes, cluster_summary, feature_scatter
+    from ..plots import cluster_sizes, cluster_summary, feature_scatter, pick_examples
 
     ids, labels = read_labels(labels_path)
     title = f"{job_name} on {read_attrs(reduced).get('label', fs_name)}"
     cluster_sizes(labels, sizes, title=title)
     if image_stores:
-        cluster_summary(images_for(image_stores, ids), labels, summary, n_examples=n_examples, seed=seed,
-                        ids=ids, title=title)
+        # only the examples' pixels are read: memory O(k · n_examples), not O(N) images
+        rows = np.unique(np.concatenate(list(pick_examples(labels, n_examples, seed).values())))
+        cluster_summary(images_for(image_stores, ids[rows]), labels, summary, n_examples=n_examples,
+                        seed=seed, ids=ids, title=title, image_rows=rows)
     else:  # user features without images: show the clusters in feature space instead
         feature_scatter(read_array(reduced, "features"), labels, summary, title=title)
 
