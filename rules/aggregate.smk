@@ -4,12 +4,7 @@ rule elbow_eigengap:
         metrics=lambda w: expand(
             rules.cluster.output.metrics,
             fs=w.fs,
-            job=PLAN.jobs_for(
-                w.fs,
-                PLAN.jobs_of("kmeans")
-                + PLAN.jobs_of("spectral")
-                + PLAN.jobs_of("gmm"),
-            ),
+            job=PLAN.jobs_for(w.fs, PLAN.jobs_with("diagnostics")),
         ),
     output:
         elbow=report(

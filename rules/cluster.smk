@@ -75,7 +75,8 @@ rule dendrogram:
     benchmark:
         "benchmarks/dendrogram/{fs}/{job}.tsv"
     wildcard_constraints:
-        job=r"agglomerative-k\d+",
+        # the jobs of methods that draw a tree (Method.dendrogram)
+        job=PLAN.jobs_pattern(PLAN.jobs_with("dendrogram")),
     conda:
         "../envs/core.yaml"
     params:
@@ -83,6 +84,7 @@ rule dendrogram:
         seed=PLAN.seed,
         # its route and micro-clusters at scale are the clustering's own
         settings=lambda w: PLAN.jobs[w.job].params,
+        method=lambda w: PLAN.jobs[w.job].method,
     script:
         "../scripts/dendrogram.py"
 

@@ -19,4 +19,5 @@ with job_log(smk.log[0], smk.output):
         smk.input.images,
         smk.output[0],
         smk.params.settings,
+        smk.params.method,
     )

@@ -11,11 +11,11 @@ from galclust.assign import (
     CentroidAssigner,
     HDBSCANAssigner,
     KNNAssigner,
-    LinearProjection,
     assigner_for,
     load_assigner,
     write_assignments,
 )
+from galclust.methods import METHODS
 from galclust.neighbours import NeighbourIndex
 from galclust.tables import read_table
 
@@ -88,17 +88,17 @@ def test_hdbscan_approximate_predict_and_noise(split):
 
 def test_assigner_for_chooses_the_route(split):
     Xr, truth_r, _, _ = split
-    assert isinstance(assigner_for("kmeans", Xr, truth_r), CentroidAssigner)
-    assert isinstance(assigner_for("birch", Xr, truth_r, centres=np.eye(4, 8) * 20), CentroidAssigner)
-    assert isinstance(assigner_for("hdbscan", Xr, truth_r, params={"min_samples": 4}), HDBSCANAssigner)
-    assert isinstance(assigner_for("spectral", Xr, truth_r, k=5), KNNAssigner)
+    assert isinstance(assigner_for(METHODS["kmeans"], Xr, truth_r), CentroidAssigner)
+    assert isinstance(assigner_for(METHODS["birch"], Xr, truth_r, centres=np.eye(4, 8) * 20), CentroidAssigner)
+    assert isinstance(assigner_for(METHODS["hdbscan"], Xr, truth_r, params={"min_samples": 4}), HDBSCANAssigner)
+    assert isinstance(assigner_for(METHODS["spectral"], Xr, truth_r, k=5), KNNAssigner)
 
 
 @pytest.mark.parametrize("kind", ["kmeans", "spectral", "hdbscan"])
 def test_save_load_round_trip_and_table(tmp_path, split, kind):
     Xr, truth_r, Xn, _ = split
     index = NeighbourIndex(exact_max_n=500, seed=1).fit(Xr)  # HNSW route, shared index
-    assigner = assigner_for(kind, Xr, truth_r, index=index, params={"min_samples": 5})
+    assigner = assigner_for(METHODS[kind], Xr, truth_r, index=index, params={"min_samples": 5})
     before = assigner.predict(Xn)
     if kind == "kmeans":
         assigner.save(tmp_path / "a")
@@ -116,18 +116,6 @@ def test_save_load_round_trip_and_table(tmp_path, split, kind):
     assert table.colnames == ["id", "label", "confidence", "distance", "outlier"]
     assert table.meta["clustering"] == kind
     np.testing.assert_array_equal(table["label"], after.labels)
-
-
-def test_linear_projection_round_trip(tmp_path):
-    rng = np.random.default_rng(0)
-    mean, comps = rng.normal(size=10), np.linalg.qr(rng.normal(size=(10, 3)))[0].T
-    proj = LinearProjection(mean, comps)
-    X = rng.normal(size=(5, 10))
-    proj.save(tmp_path)
-    np.testing.assert_array_equal(LinearProjection.load(tmp_path).transform(X), proj.transform(X))
-    np.testing.assert_allclose(proj.transform(X), (X - mean) @ comps.T, rtol=1e-5)
-    with pytest.raises(ValueError, match="10 raw features"):
-        proj.transform(X[:, :4])
 
 
 def test_errors_name_the_problem(tmp_path, split):

@@ -7,6 +7,7 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
+from galclust.config import validate_config
 from galclust.errors import ConfigError
 from galclust.methods import birch, gmm
 from galclust.methods.base import ClusteringResult, Method
@@ -50,10 +51,12 @@ def test_gmm_bic_prefers_the_true_k(blobs) -> None:
 
 def test_gmm_bad_params(blobs) -> None:
     X, _ = blobs
-    with pytest.raises(ConfigError, match=r"clustering\.gmm\.covariance_type"):
-        gmm.fit(X, {"k": 3, "covariance_type": "round"}, 0)
+    with pytest.raises(ConfigError, match=r"clustering\.gmm\.covariance_type"):  # the schema's check
+        validate_config({"source": {"kind": "demo"}, "catalog": {}, "batch_size": 10, "features": {"p": {"extractor": "pixels"}},
+                         "clustering": {"gmm": {"k": [3], "covariance_type": "round"}}})
     with pytest.raises(ConfigError, match=r"clustering\.gmm\.k"):
-        gmm.fit(X, {"k": 0}, 0)
+        validate_config({"source": {"kind": "demo"}, "catalog": {}, "batch_size": 10, "features": {"p": {"extractor": "pixels"}},
+                         "clustering": {"gmm": {"k": [0]}}})
     with pytest.raises(ValueError, match="too few"):
         gmm.fit(X[:3], {"k": 5}, 0)
 

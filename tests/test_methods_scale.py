@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from galclust.config import validate_config
 from galclust.errors import ConfigError
 from galclust.methods._scale import canonical_labels, knn
 from galclust.methods._ward import ward_cut
@@ -155,8 +156,9 @@ def test_route_choice() -> None:
     assert mod.route({"damping": 0.5, "exact_max_n": 10}, 11, 64) == "scalable"
     assert mod.route({"damping": 0.5, "route": "exact"}, 10**6, 64) == "exact"
     assert mod.route({"damping": 0.5, "route": "scalable"}, 10, 64) == "scalable"
-    with pytest.raises(ConfigError, match="clustering.affinity_propagation.route"):
-        mod.route({"damping": 0.5, "route": "fast"}, 10, 64)
+    with pytest.raises(ConfigError, match="clustering.affinity_propagation.route"):  # the schema's check
+        validate_config({"source": {"kind": "demo"}, "catalog": {}, "batch_size": 10, "features": {"p": {"extractor": "pixels"}},
+                         "clustering": {"affinity_propagation": {"damping": [0.5], "route": "fast"}}})
 
 
 @pytest.mark.parametrize("name", ["affinity_propagation", "agglomerative", "spectral"])

@@ -30,11 +30,12 @@ outlier flag. Which assigner a method gets (:func:`assigner_for`):
   noise). Outlier: mr above the ``outlier_quantile`` of all clustered members' core
   distances.
 
+A method chooses its assigner in its registry entry (``Method.assigner``).
+
 Everything a later assignment needs is saved as JSON + ``.npy`` (:meth:`save` /
 :func:`load_assigner`); the k-NN routes keep their reference in a
 :class:`~galclust.neighbours.NeighbourIndex`, saved alongside or referenced by path.
-:class:`LinearProjection` (PCA mean and components as ``.npy``) takes raw features of new
-galaxies into the reduced space first. :func:`write_assignments` writes ``assigned.ecsv``.
+:func:`write_assignments` writes ``assigned.ecsv``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_path
+from .methods.base import Method
 from .neighbours import NeighbourIndex, as_features, all_neighbours, drop_self
 from .sampling import seeded_rows
 
@@ -365,66 +367,21 @@ def load_assigner(directory: str | os.PathLike[str]) -> Assigner:
     return obj
 
 
-#: Which assigner each clustering method gets (methods not listed: k-NN vote).
-ASSIGNER_OF_METHOD = {"kmeans": "centroid", "minibatch_kmeans": "centroid", "hdbscan": "hdbscan"}
-
-
-def assigner_for(method: str, X: Any, labels: Any, *, centres: Any = None, params: dict[str, Any] | None = None,
+def assigner_for(method: Method, X: Any, labels: Any, *, centres: Any = None, params: dict[str, Any] | None = None,
                  k: int = 15, outlier_quantile: float = 0.99, seed: int = 0,
                  index: NeighbourIndex | None = None) -> Assigner:
     """A fitted assigner for a clustering by ``method`` of reference rows ``X``.
 
     Centres (from ``ClusteringResult.centres``) choose the centroid route whatever the
-    method; HDBSCAN takes ``params['min_samples']`` (default 5); the rest vote by k-NN.
-    ``index``, if given, is a NeighbourIndex already fitted on ``X`` (shared, not rebuilt).
+    method; else the method's own ``assigner`` (k-means: nearest centre, HDBSCAN: approximate
+    predict with the job's ``min_samples``); the rest vote by k-NN. ``index``, if given, is a
+    NeighbourIndex already fitted on ``X`` (shared, not rebuilt).
     """
-    params = dict(params or {})
-    kind = "centroid" if centres is not None else ASSIGNER_OF_METHOD.get(method, "knn")
-    if kind == "centroid":
+    if centres is not None:
         return CentroidAssigner(outlier_quantile=outlier_quantile).fit(X, labels, centres)
-    if kind == "hdbscan":
-        from .methods.hdbscan import min_samples
-
-        ms = min_samples(params, len(X)) if "min_cluster_size" in params else int(params.get("min_samples") or 5)
-        return HDBSCANAssigner(ms, outlier_quantile=outlier_quantile, seed=seed).fit(X, labels, index)
+    if method.assigner is not None:
+        return method.assigner(X, labels, dict(params or {}), outlier_quantile, seed, index)  # type: ignore[no-any-return]
     return KNNAssigner(k, outlier_quantile=outlier_quantile, seed=seed).fit(X, labels, index)
-
-
-class LinearProjection:
-    """Raw features -> reduced ones with a fitted PCA's ``mean`` (D,) and ``components`` (c, D)."""
-
-    def __init__(self, mean: Any, components: Any) -> None:
-        self.mean_ = np.asarray(mean, dtype=np.float64)
-        self.components_ = np.asarray(components, dtype=np.float64)
-        if self.components_.ndim != 2 or self.mean_.shape != (self.components_.shape[1],):
-            raise ValueError(f"mean {self.mean_.shape} and components {self.components_.shape} do not match")
-
-    def transform(self, X: Any) -> np.ndarray:
-        """Project rows (m, D) -> (m, c) float32, as :meth:`galclust.reduce.ChunkedPCA.transform`."""
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != len(self.mean_):
-            raise ValueError(f"X must have {len(self.mean_)} raw features per row; got shape {X.shape}")
-        return ((X - self.mean_) @ self.components_.T).astype(np.float32)
-
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """``pca_mean.npy`` and ``pca_components.npy`` in ``directory`` (created if needed)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, value in (("pca_mean", self.mean_), ("pca_components", self.components_)):
-            with atomic_path(directory / f"{name}.npy") as tmp:
-                with open(tmp, "wb") as fh:
-                    np.save(fh, value, allow_pickle=False)
-        return directory
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike[str]) -> LinearProjection:
-        """Read what :meth:`save` wrote."""
-        directory = Path(directory)
-        paths = [directory / "pca_mean.npy", directory / "pca_components.npy"]
-        for p in paths:
-            if not p.is_file():
-                raise FileNotFoundError(f"{p}: missing (no saved PCA projection)")
-        return cls(*(np.load(p, allow_pickle=False) for p in paths))
 
 
 def assignment_table(ids: Any, assignment: Assignment, meta: dict[str, Any] | None = None) -> Any:

@@ -45,10 +45,12 @@ def schema_file() -> str:
 
 @cache
 def load_schema() -> dict[str, Any]:
-    """The config schema as a dict, with the blocks of plugins' methods, sources and model kinds."""
+    """The config schema as a dict, with the blocks of plugins' methods, sources, model kinds and
+    reducers (each registry's names in its enum)."""
     from .acquire.sources import SOURCES
     from .extractors import EXTRACTORS, model_kinds
     from .methods import METHODS
+    from .reducers import REDUCERS
 
     schema = yaml.safe_load(resources.files("galclust.schemas").joinpath(SCHEMA_FILE).read_text())
     props = schema["properties"]
@@ -67,6 +69,13 @@ def load_schema() -> dict[str, Any]:
     for name, ext in EXTRACTORS.items():
         if ext.schema is not None and not ext.builtin:
             model.setdefault(name, dict(ext.schema))
+    reduce = props["features"]["additionalProperties"]["properties"]["reduce"]["properties"]
+    reduce["method"]["enum"] += [r for r in REDUCERS if r not in reduce["method"]["enum"]]
+    maps = props["report"]["properties"]["maps"]["properties"]["method"]
+    maps["enum"] += [r for r, red in REDUCERS.items() if red.map_keys is not None and r not in maps["enum"]]
+    for reducer in REDUCERS.values():
+        for key, block in (reducer.schema or {}).items():
+            reduce.setdefault(key, dict(block))
     return schema
 
 
@@ -255,9 +264,12 @@ def _check_view(features: dict[str, Any], name: str) -> None:
         raise ConfigError(f"config key '{key}': give either 'extractor' or 'from', not both")
     if "reduce" not in fs:
         raise ConfigError(f"config key '{key}.reduce': required with 'from' (e.g. {{method: tsne}})")
-    if isinstance(fs["from"], list) and fs["reduce"]["method"] != "concat":
+    from .reducers import REDUCERS
+
+    reducer = REDUCERS[fs["reduce"]["method"]]
+    if isinstance(fs["from"], list) and not reducer.combines:
         raise ConfigError(f"config key '{key}.reduce.method': several feature sets in 'from' are put side by "
-                          f"side: method concat, not {fs['reduce']['method']}")
+                          f"side: method {' or '.join(REDUCERS.where(combines=True))}, not {reducer.name}")
 
     def walk(seen: list[str]) -> None:
         parents = features[seen[-1]].get("from", [])
@@ -270,8 +282,8 @@ def _check_view(features: dict[str, Any], name: str) -> None:
             walk([*seen, parent])
 
     walk([name])
-    if fs["reduce"]["method"] == "lda" and not fs["reduce"].get("target"):
-        raise ConfigError(f"config key '{key}.reduce.target': LDA needs the catalog column of the classes")
+    if reducer.supervised and not fs["reduce"].get("target"):
+        raise ConfigError(f"config key '{key}.reduce.target': {reducer.label} needs the catalog column of the classes")
 
 
 def load_config(path: str) -> dict[str, Any]:

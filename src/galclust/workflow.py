@@ -159,7 +159,7 @@ class Plan:
                 method = METHODS[spec.method]
                 check_method_fits(method, n, self.reduced_width(name), spec.params, self.max_mem_bytes())
                 value = spec.params[method.setting]
-                if (method.needs_k or method.setting == "min_cluster_size") and value > n:
+                if (method.needs_k or method.at_most_n) and value > n:
                     raise ConfigError(f"config key 'clustering.{spec.method}.{method.setting}': {value} is more "
                                       f"than the {n} galaxies of feature set '{name}'")
 
@@ -426,7 +426,9 @@ class Plan:
     def reduced_width(self, name: str) -> int:
         """Columns of a reduced feature set, as far as the config tells (an upper bound)."""
         if "from" in self.features[name]:
-            if self.features[name]["reduce"]["method"] == "concat":  # side by side: no reduction
+            from .reducers import REDUCERS
+
+            if REDUCERS[self.features[name]["reduce"]["method"]].combines:  # side by side: no reduction
                 return sum(self.reduced_width(p) for p in self.parents(name))
             wanted = self.features[name]["reduce"].get("n_components")
             return wanted if isinstance(wanted, int) else self.reduced_width(self.root(name))
@@ -468,6 +470,16 @@ class Plan:
 
     def jobs_of(self, method: str) -> list[str]:
         return [name for name, job in self.jobs.items() if job.method == method]
+
+    def jobs_with(self, feature: str) -> list[str]:
+        """The jobs whose method's entry declares ``feature`` (``diagnostics``, ``dendrogram``), in
+        registry order."""
+        return [job for name, method in METHODS.items() if getattr(method, feature) for job in self.jobs_of(name)]
+
+    @staticmethod
+    def jobs_pattern(jobs: list[str]) -> str:
+        """A wildcard regex matching exactly these job names (none: nothing)."""
+        return "(?:" + "|".join(re.escape(j) for j in jobs) + ")" if jobs else "(?!)"
 
     def jobs_for(self, fs: str, jobs: list[str] | None = None) -> list[str]:
         """The clusterings run on feature set ``fs``: all, or those of its ``methods`` list."""
@@ -531,7 +543,7 @@ class Plan:
             out += [paths.fill(t, **w) for t in (paths.LABELS, paths.CLUSTER_METRICS, paths.CLUSTER_SUMMARY,
                                                   paths.CLUSTER_SIZES)]
         out += [paths.fill(paths.DENDROGRAM, fs=fs, job=job)
-                for fs in self.features for job in self.jobs_for(fs, self.jobs_of("agglomerative"))]
+                for fs in self.features for job in self.jobs_for(fs, self.jobs_with("dendrogram"))]
         out += [paths.fill(paths.MEMBERS, **w) for w in self.member_pdf_targets()]
         out += self.view_targets()
         out += [paths.PAIRWISE, paths.ARI, paths.AMI, paths.TRUTH, paths.TRUTH_PLOT, paths.VIEWS, paths.SUMMARY]

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
 from ._scale import EXACT, as_features, canonical_labels, check_fits, choose_route, log_route, microclusters
-from ._ward import ward_cut
+from ._ward import ward_cut, ward_linkage
 from .base import ClusteringResult, Method
 
 NAME = "agglomerative"
@@ -67,6 +67,15 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     return ClusteringResult(labels, info, arrays={"microcluster_centres": centres.astype(np.float32)})
 
 
+def tree_units(X: np.ndarray, params: Mapping[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The dendrogram's units: on the scalable route the same micro-clusters the clustering merged
+    (memory O(N·d), not the exact tree's 4 N² bytes); None on the exact route (the rows)."""
+    if route(params, *X.shape) == EXACT:
+        return None
+    centres, weights, assign = microclusters_of(as_features(X), params, seed)
+    return ward_linkage(centres, weights), assign
+
+
 METHOD = Method(
     name=NAME,
     setting="k",
@@ -75,5 +84,6 @@ METHOD = Method(
     memory_bytes=memory_bytes,
     route=route,
     needs_k=True,
+    dendrogram=tree_units,
     description="Ward agglomerative (scikit-learn); weighted Ward on k-means micro-clusters past exact_max_n",
 )

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..sampling import seeded_rows
-from ._params import as_rows, float_param, int_param
+from ..arrays import as_rows
 from .base import ClusteringResult, Method
 
 DEFAULT_MAX_SUBCLUSTERS = 20_000
@@ -45,13 +45,14 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     from sklearn.exceptions import ConvergenceWarning  # noqa: PLC0415
 
     X = as_rows(X, "birch")
-    k = int_param(params, "birch", "k", None)
+    # the settings are checked by the config schema (clustering.birch) before any job
+    k = int(params["k"])
     if len(X) < max(2, k):
         raise ValueError(f"birch-k{k}: {len(X)} galaxies are too few for {k} clusters")
-    branching = int_param(params, "birch", "branching_factor", 50, minimum=2)
-    most = int_param(params, "birch", "max_subclusters", DEFAULT_MAX_SUBCLUSTERS, minimum=1)
+    branching = int(params.get("branching_factor", 50))
+    most = int(params.get("max_subclusters", DEFAULT_MAX_SUBCLUSTERS))
     auto = params.get("threshold", "auto") == "auto"
-    sample = int_param(params, "birch", "search_sample", DEFAULT_SEARCH_SAMPLE, minimum=1000)
+    sample = int(params.get("search_sample") or DEFAULT_SEARCH_SAMPLE)
 
     def tree(rows: np.ndarray, t: float) -> tuple[Any, int]:
         model = Birch(threshold=t, branching_factor=branching, n_clusters=None, compute_labels=False)
@@ -85,7 +86,7 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
             model, m, threshold = search(X, threshold, 10 * k)
             info_from = "searched on all rows"
     else:
-        threshold = float_param(params, "birch", "threshold", 0.5)
+        threshold = float(params["threshold"])
         model, m = tree(X, threshold)
     if m > most:
         raise ConfigError(

@@ -23,21 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from ._params import as_rows, float_param, int_param
-from .base import ClusteringResult, Method
-
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-
-
-def _covariance_type(params: Mapping[str, Any]) -> str:
-    value = params.get("covariance_type", "full")
-    if value not in COVARIANCE_TYPES:
-        raise ConfigError(
-            f"config key 'clustering.gmm.covariance_type': expected one of {', '.join(COVARIANCE_TYPES)}, got {value!r}"
-        )
-    return str(value)
-
+from ..arrays import as_rows
+from .base import ClusteringResult, Diagnostic, Method
 
 def route(params: Mapping[str, Any], n: int, d: int) -> str:
     """Always ``exact``: EM is linear in N."""
@@ -50,10 +37,11 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     from sklearn.mixture import GaussianMixture  # noqa: PLC0415
 
     X = as_rows(X, "gmm")
-    k = int_param(params, "gmm", "k", None)
+    # the settings are checked by the config schema (clustering.gmm) before any job
+    k = int(params["k"])
     if len(X) < max(2, k):
         raise ValueError(f"gmm-k{k}: {len(X)} galaxies are too few for {k} clusters")
-    reg_covar = float_param(params, "gmm", "reg_covar", 1e-6)
+    reg_covar = float(params.get("reg_covar", 1e-6))
     # A component that collapses onto a few galaxies (common in wide PCA spaces) makes its
     # covariance singular: retry with a regularisation ten times larger each time, relative to
     # the features' own scale, and record what was used.
@@ -61,9 +49,9 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     for attempt in range(6):
         model = GaussianMixture(
             n_components=k,
-            covariance_type=_covariance_type(params),
-            n_init=int_param(params, "gmm", "n_init", 1),
-            max_iter=int_param(params, "gmm", "max_iter", 100),
+            covariance_type=str(params.get("covariance_type", "full")),
+            n_init=int(params.get("n_init", 1)),
+            max_iter=int(params.get("max_iter", 100)),
             reg_covar=reg_covar,
             random_state=int(seed),
         )
@@ -105,6 +93,15 @@ def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
     return int(4 * n * d + 2 * 8 * n * d + 4 * 8 * n * k + 8 * n * k + 3 * 8 * cov + 8 * k * d)
 
 
+def information_figure(metrics: list[dict[str, Any]], out: str, label: str) -> None:
+    """BIC and AIC against k: their minimum suggests k."""
+    from ..plots.information import information_criteria
+
+    points = sorted((m["params"]["k"], m["bic"], m["aic"]) for m in metrics)
+    information_criteria([p[0] for p in points], [p[1] for p in points], out, aic=[p[2] for p in points],
+                         title=f"Gaussian mixtures, {label}")
+
+
 METHOD = Method(
     name="gmm",
     setting="k",
@@ -113,5 +110,6 @@ METHOD = Method(
     memory_bytes=memory_bytes,
     route=route,
     needs_k=True,
+    diagnostics=(Diagnostic("information", information_figure, "no Gaussian mixture configured"),),
     description="Gaussian mixture (EM, k components; BIC/AIC per k)",
 )

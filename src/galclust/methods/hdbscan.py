@@ -106,6 +106,16 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     return ClusteringResult(canonical_labels(labels), info)
 
 
+def assigner(X: np.ndarray, labels: np.ndarray, params: Mapping[str, Any], outlier_quantile: float, seed: int,
+             index: Any) -> Any:
+    """HDBSCAN's approximate predict (mutual reachability to the reference galaxies), with the
+    job's own ``min_samples``."""
+    from ..assign import HDBSCANAssigner
+
+    ms = min_samples(params, len(X)) if "min_cluster_size" in params else int(params.get("min_samples") or 5)
+    return HDBSCANAssigner(ms, outlier_quantile=outlier_quantile, seed=seed).fit(X, labels, index)
+
+
 METHOD = Method(
     name=NAME,
     setting="min_cluster_size",
@@ -113,5 +123,7 @@ METHOD = Method(
     fit=fit,
     memory_bytes=memory_bytes,
     route=route,
+    at_most_n=True,
+    assigner=assigner,
     description="HDBSCAN (scikit-learn); fast_hdbscan (optionally on PCA) past exact_max_n",
 )

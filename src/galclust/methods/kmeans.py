@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from ._scale import EXACT, as_features, check_fits, choose_route, log_route
-from .base import ClusteringResult, Method
+from .base import ClusteringResult, Diagnostic, Method
 
 NAME = "kmeans"
 #: Past this, n_init full k-means++ runs take minutes at k ~ 1000; the memory is linear anyway.
@@ -68,6 +68,22 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     return ClusteringResult(np.asarray(km.labels_, dtype=np.int64), info, km.cluster_centers_)
 
 
+def elbow_figure(metrics: list[dict[str, Any]], out: str, label: str) -> None:
+    """Inertia against k: where it stops falling fast suggests k."""
+    from ..plots import elbow
+
+    points = sorted((m["params"]["k"], m["inertia"]) for m in metrics)
+    elbow([k for k, _ in points], [i for _, i in points], out, title=f"k-means elbow, {label}")
+
+
+def assigner(X: np.ndarray, labels: np.ndarray, params: Mapping[str, Any], outlier_quantile: float, seed: int,
+             index: Any) -> Any:
+    """New galaxies go to the nearest centre (the reference members' means)."""
+    from ..assign import CentroidAssigner
+
+    return CentroidAssigner(outlier_quantile=outlier_quantile).fit(X, labels)
+
+
 METHOD = Method(
     name=NAME,
     setting="k",
@@ -76,5 +92,7 @@ METHOD = Method(
     memory_bytes=memory_bytes,
     route=route,
     needs_k=True,
+    diagnostics=(Diagnostic("elbow", elbow_figure, "no k-means clustering configured"),),
+    assigner=assigner,
     description="k-means (scikit-learn); mini-batch k-means + Lloyd refinement past exact_max_n",
 )

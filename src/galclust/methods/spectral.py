@@ -18,7 +18,7 @@ from sklearn.cluster import KMeans, SpectralClustering
 from sklearn.manifold import spectral_embedding
 
 from ._scale import EXACT, as_features, check_fits, choose_route, knn, knn_bytes, log_route
-from .base import ClusteringResult, Method
+from .base import ClusteringResult, Diagnostic, Method
 
 NAME = "spectral"
 #: ARPACK on the shift-inverted Laplacian of a 20 000-row graph takes minutes on 2 cores.
@@ -75,6 +75,20 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     return ClusteringResult(np.asarray(km.labels_, dtype=np.int64), info)
 
 
+def spectrum(X: np.ndarray, params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The Laplacian spectrum of the job's k-NN graph, for the eigengap figure."""
+    from ..cluster import laplacian_spectrum
+
+    return {"laplacian_eigenvalues": laplacian_spectrum(X, params["n_neighbors"], seed=seed).tolist()}
+
+
+def eigengap_figure(metrics: list[dict[str, Any]], out: str, label: str) -> None:
+    """The largest gap in the spectrum (of the first job: the graph is the same) suggests k."""
+    from ..plots import eigengap
+
+    eigengap(np.asarray(metrics[0]["laplacian_eigenvalues"]), out, title=f"eigengap, {label}")
+
+
 METHOD = Method(
     name=NAME,
     setting="k",
@@ -83,5 +97,7 @@ METHOD = Method(
     memory_bytes=memory_bytes,
     route=route,
     needs_k=True,
+    diagnostics=(Diagnostic("eigengap", eigengap_figure, "no spectral clustering configured"),),
+    measure=spectrum,
     description="spectral on the k-NN graph (scikit-learn); IVF k-NN + AMG/LOBPCG past exact_max_n",
 )

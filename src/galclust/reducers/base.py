@@ -36,7 +36,13 @@ class Reducer:
     - ``transform(state, X, params)``: place new rows with a fitted state, or None when the
       method cannot (then new galaxies are placed by k-NN in the input space).
     - ``memory_bytes(n, d, params)``: predicted peak bytes.
-    - ``supervised``: needs a catalog class column.
+    - ``supervised``: needs a catalog class column (``reduce.target``).
+    - ``combines``: puts several feature sets side by side (``from`` a list); no reduction,
+      its width is the sum of theirs.
+    - ``map_keys``: it can draw a feature set's 2-D map (``report.maps.method``), reading these
+      keys of ``report.maps``; None when it cannot.
+    - ``schema``: JSON-schema properties of ``features.<fs>.reduce`` a plugin's reducer reads
+      (merged by :func:`galclust.config.load_schema`; the built-ins' are in config.schema.yaml).
     """
 
     name: str
@@ -45,4 +51,12 @@ class Reducer:
     memory_bytes: Callable[[int, int, Mapping[str, Any]], int]
     transform: Callable[[Mapping[str, np.ndarray], np.ndarray, Mapping[str, Any]], np.ndarray] | None = None
     supervised: bool = False
+    combines: bool = False
+    map_keys: tuple[str, ...] | None = None
+    schema: Mapping[str, Any] | None = None
     description: str = ""
+
+
+def label(prefix: str, n_components: int) -> str:
+    """The study-style label of a reduction: ``tSNE-2``, ``LDA-7``."""
+    return f"{prefix}-{n_components}"

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import as_rows
 from ..errors import ConfigError
-from ._common import as_rows, key_of
+from ..params import key_of
 from .base import Embedding, Reducer
 
 
@@ -64,5 +65,6 @@ REDUCER = Reducer(
     fit_transform=fit_transform,
     memory_bytes=memory_bytes,
     transform=transform,
+    combines=True,
     description="several feature sets side by side, each z-scored and weighed by 1/sqrt(width)",
 )

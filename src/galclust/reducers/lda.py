@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import as_rows
 from ..errors import ConfigError
-from ._common import key_of, as_rows, label
-from .base import Embedding, Reducer
+from ..params import key_of
+from .base import Embedding, Reducer, label
 
 _MISSING_STRINGS = frozenset({"", "--", "nan", "none", "null", "n/a"})
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import as_rows
 from ..errors import ConfigError
 from ..reduce import ChunkedPCA
-from ._common import key_of, as_rows, int_param, label
-from .base import Embedding, Reducer
+from ..params import int_param, key_of
+from .base import Embedding, Reducer, label
 
 BLOCK_ROWS = 1024
 

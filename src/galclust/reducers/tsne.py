@@ -28,9 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import as_rows
 from ..errors import ConfigError
-from ._common import key_of, as_rows, float_param, int_param, label
-from .base import Embedding, Reducer
+from ..params import float_param, int_param, key_of
+from .base import Embedding, Reducer, label
 
 #: Above this many rows the FFT-accelerated gradient (O(n)) is used, Barnes-Hut (O(n log n)) below.
 FFT_ABOVE = 10_000
@@ -117,5 +118,6 @@ REDUCER = Reducer(
     memory_bytes=memory_bytes,
     transform=None,
     supervised=False,
+    map_keys=("perplexity",),
     description="t-SNE (openTSNE; FFT above 10k rows, Barnes-Hut below; single-threaded for reproducibility)",
 )

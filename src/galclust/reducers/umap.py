@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from ._common import as_rows, float_param, int_param, label
-from .base import Embedding, Reducer
+from ..arrays import as_rows
+from ..params import float_param, int_param
+from .base import Embedding, Reducer, label
 
 #: umap-learn computes exact pairwise distances below this many rows.
 EXACT_BELOW = 4096
@@ -103,5 +104,6 @@ REDUCER = Reducer(
     memory_bytes=memory_bytes,
     transform=None,
     supervised=False,
+    map_keys=("n_neighbors",),
     description="UMAP (umap-learn; seeded, single-threaded for reproducibility)",
 )

@@ -103,7 +103,9 @@ def assign(fs_name: str, job_name: str, method: str, params: dict[str, Any], set
                                                    "assigner": "none (the reference is all noise)"})
         return
     index = NeighbourIndex.load(reference_index)
-    fitted = assigner_for(method, X_ref, labels, params=params, k=settings["k"],
+    from ..methods import METHODS
+
+    fitted = assigner_for(METHODS[method], X_ref, labels, params=params, k=settings["k"],
                           outlier_quantile=settings["outlier_quantile"], seed=seed, index=index)
     result = fitted.predict(X)
     write_assignments(out, ids, result, meta={"feature_set": fs_name, "clustering": job_name, "method": method,

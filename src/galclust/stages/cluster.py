@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def cluster(fs_name: str, job_name: str, method: str, params: dict[str, Any], seed: int,
             reduced: PathLike, labels_out: PathLike, metrics_out: PathLike) -> None:
     """Labels table (id, label) and metrics.json (scores, route, method's own numbers)."""
-    from ..cluster import fit_predict, laplacian_spectrum, scores
+    from ..cluster import fit_predict, scores
 
     job = ClusteringJob(job_name, method, dict(params))
     X, ids = read_array(reduced, "features"), read_ids(reduced)
@@ -31,8 +31,10 @@ def cluster(fs_name: str, job_name: str, method: str, params: dict[str, Any], se
         **scores(X, result.labels, seed=seed, inertia=result.info.get("inertia")),
         **{k: v for k, v in result.info.items() if k != "inertia"}, **made_by,
     }
-    if method == "spectral":
-        metrics["laplacian_eigenvalues"] = laplacian_spectrum(X, job.params["n_neighbors"], seed=seed).tolist()
+    from ..methods import METHODS
+
+    if (measure := METHODS[method].measure) is not None:  # what the method's diagnostic figures draw
+        metrics.update(measure(X, job.params, seed))
     table = Table({"id": ids, "label": result.labels})
     table.meta.update({"feature_set": fs_name, "clustering": job_name, **made_by,
                        "provenance": package_versions()})

@@ -36,11 +36,12 @@ def plot_clustering(fs_name: str, job_name: str, n_examples: int, seed: int, lab
 
 
 def dendrogram(fs_name: str, n_leaves: int, seed: int, labels_path: PathLike, reduced: PathLike,
-               image_stores: Sequence[PathLike], out: PathLike, settings: dict[str, Any] | None = None) -> None:
+               image_stores: Sequence[PathLike], out: PathLike, settings: dict[str, Any], method: str) -> None:
     """The ward tree of a feature set, truncated to ``n_leaves``, with example images at its top nodes.
 
-    ``settings``: the ward job's; on its scalable route the tree is drawn over the same
-    micro-clusters the clustering merged (memory O(N·d), not the exact tree's 4 N² bytes).
+    ``settings``: the job's, and ``method`` the job's method (its entry's ``dendrogram``): on a
+    scalable route the tree is drawn over the same units the clustering merged (memory O(N·d),
+    not the exact tree's 4 N² bytes).
     """
     from ..methods import METHODS
     from ..plots import dendrogram_with_images
@@ -48,16 +49,10 @@ def dendrogram(fs_name: str, n_leaves: int, seed: int, labels_path: PathLike, re
     ids, _ = read_labels(labels_path)
     X = read_array(reduced, "features")
     images = images_for(image_stores, ids) if image_stores else None
-    units = None
-    settings = settings or {}
-    if METHODS["agglomerative"].route(settings, *X.shape) != "exact":
-        from ..methods._scale import as_features
-        from ..methods._ward import ward_linkage
-        from ..methods.agglomerative import microclusters_of
-
-        centres, weights, assign = microclusters_of(as_features(X), settings, seed)
-        log.info("%s: dendrogram over %d weighted micro-clusters of %d galaxies", fs_name, len(centres), len(X))
-        units = (ward_linkage(centres, weights), assign)
+    tree = METHODS[method].dendrogram
+    units = tree(X, settings, seed) if callable(tree) else None
+    if units is not None:
+        log.info("%s: dendrogram over %d weighted micro-clusters of %d galaxies", fs_name, len(units[0]) + 1, len(X))
     dendrogram_with_images(X, images, out, n_leaves=n_leaves, seed=seed, units=units,
                            title=f"{read_attrs(reduced).get('label', fs_name)}")
 
@@ -75,26 +70,19 @@ def member_pdfs(labels_path: PathLike, image_stores: Sequence[PathLike], outdir:
 
 def elbow_eigengap(fs_name: str, metrics_files: Sequence[PathLike], elbow_plot: PathLike,
                    eigengap_plot: PathLike, information_plot: PathLike) -> None:
-    """How many clusters: k-means inertia against k, the Laplacian spectrum of the k-NN graph,
-    and the BIC/AIC of Gaussian mixtures against k."""
-    from ..plots import eigengap, elbow
-    from ..plots.information import information_criteria
+    """How many clusters: each figure is drawn by the first method in the registry with jobs here
+    whose entry declares it (k-means' elbow, spectral's eigengap, Gaussian mixtures' BIC/AIC);
+    a placeholder says what is missing otherwise."""
+    from ..methods import METHODS
 
     metrics = [json.loads(Path(p).read_text()) for p in metrics_files]
-    kmeans = sorted((m["params"]["k"], m["inertia"]) for m in metrics if m["method"] == "kmeans")
     label = metrics[0]["label"] if metrics else fs_name
-    if kmeans:
-        elbow([k for k, _ in kmeans], [i for _, i in kmeans], elbow_plot, title=f"k-means elbow, {label}")
-    else:
-        placeholder_figure(elbow_plot, f"{label}: no k-means clustering configured")
-    spectral = [m for m in metrics if m["method"] == "spectral"]
-    if spectral:
-        eigengap(np.asarray(spectral[0]["laplacian_eigenvalues"]), eigengap_plot, title=f"eigengap, {label}")
-    else:
-        placeholder_figure(eigengap_plot, f"{label}: no spectral clustering configured")
-    gmm = sorted((m["params"]["k"], m["bic"], m["aic"]) for m in metrics if m["method"] == "gmm")
-    if gmm:
-        information_criteria([g[0] for g in gmm], [g[1] for g in gmm], information_plot,
-                             aic=[g[2] for g in gmm], title=f"Gaussian mixtures, {label}")
-    else:
-        placeholder_figure(information_plot, f"{label}: no Gaussian mixture configured")
+    for figure, out in (("elbow", elbow_plot), ("eigengap", eigengap_plot), ("information", information_plot)):
+        offered = [(method, d) for method in METHODS.values() for d in method.diagnostics if d.figure == figure]
+        for method, diagnostic in offered:
+            own = [m for m in metrics if m["method"] == method.name]
+            if own:
+                diagnostic.draw(own, str(out), label)
+                break
+        else:
+            placeholder_figure(out, f"{label}: {offered[0][1].missing if offered else 'no method draws ' + figure}")

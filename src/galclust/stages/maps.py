@@ -36,15 +36,15 @@ def map_xy(X: np.ndarray, settings: dict[str, Any], seed: int) -> tuple[np.ndarr
     from ..reducers import REDUCERS
 
     method = settings["method"]
-    params = {"n_components": 2, "perplexity": settings["perplexity"], "n_neighbors": settings["n_neighbors"],
-              "_key": "report.maps"}
+    reducer = REDUCERS[method]
+    params = {"n_components": 2, **{k: settings[k] for k in reducer.map_keys or ()}, "_key": "report.maps"}
     sample = int(settings.get("sample", MAP_SAMPLE))
     if len(X) <= sample:
-        return np.asarray(REDUCERS[method].fit_transform(X, params, seed, None).values, np.float32), method
+        return np.asarray(reducer.fit_transform(X, params, seed, None).values, np.float32), method
     from ..neighbours import NeighbourIndex
 
     rows = seeded_rows(len(X), sample, seed)
-    fitted = np.asarray(REDUCERS[method].fit_transform(X[rows], params, seed, None).values, np.float32)
+    fitted = np.asarray(reducer.fit_transform(X[rows], params, seed, None).values, np.float32)
     index = NeighbourIndex(seed=seed, query_threads=2).fit(X[rows])
     _, nearest = index.query(X, min(MAP_NEIGHBOURS, sample))
     xy = fitted[nearest].mean(axis=1)

@@ -1,4 +1,5 @@
-"""Small helpers shared by the reducer modules: parameter reading and input checks."""
+"""Reading a stage's settings with messages that name the config key: one helper for every
+registry's modules (reducers today; clustering methods leave their checks to the schema)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import as_rows  # noqa: F401  (re-exported for the modules here)
-from ..errors import ConfigError
+from .errors import ConfigError
 
 #: Config key prefix the messages name; the workflow puts reducers under ``features.<name>.reduce``.
 KEY = "features.<name>.reduce"
@@ -36,8 +36,3 @@ def float_param(params: Mapping[str, Any], key: str, default: float, *, minimum:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value < minimum:
         raise ConfigError(f"config key '{key_of(params)}.{key}': expected a number >= {minimum}, got {value!r}")
     return float(value)
-
-
-def label(prefix: str, n_components: int) -> str:
-    """The study-style label of a reduction: ``tSNE-2``, ``LDA-7``."""
-    return f"{prefix}-{n_components}"
