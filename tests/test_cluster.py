@@ -220,6 +220,9 @@ def test_pairwise_symmetric_with_unit_diagonal():
     assert ari[0, 1] == pytest.approx(1.0) and ami[0, 1] == pytest.approx(1.0)
     assert abs(ari[0, 2]) < 0.1
     assert 0.2 < ari[0, 3] < 0.9
+    # scored two pairs at a time: the same matrices, bit for bit
+    ari2, ami2 = pairwise(labelings, threads=2)
+    assert ari2.tobytes() == ari.tobytes() and ami2.tobytes() == ami.tobytes()
 
 
 def test_against_shapes_and_values():

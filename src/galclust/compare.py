@@ -21,16 +21,27 @@ def align(labelings: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.nd
     return order, aligned
 
 
-def pairwise(labelings: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric ARI and AMI matrices between aligned labelings (same row order)."""
+def pairwise(labelings: Mapping[str, np.ndarray], threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric ARI and AMI matrices between aligned labelings (same row order).
+
+    ``threads``: pairs scored at once. AMI's expected mutual information (most of the time:
+    80 clusterings are 3,160 pairs) runs without the GIL, so threads share it; each value is
+    computed alone, so the matrices are the same whatever the number."""
+    from concurrent.futures import ThreadPoolExecutor
+
     names = list(labelings)
     n = len(names)
     ari, ami = np.eye(n), np.eye(n)
-    for i in range(n):
-        for j in range(i + 1, n):
-            a, b = labelings[names[i]], labelings[names[j]]
-            ari[i, j] = ari[j, i] = adjusted_rand_score(a, b)
-            ami[i, j] = ami[j, i] = adjusted_mutual_info_score(a, b)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+
+    def score(pair: tuple[int, int]) -> tuple[float, float]:
+        a, b = labelings[names[pair[0]]], labelings[names[pair[1]]]
+        return adjusted_rand_score(a, b), adjusted_mutual_info_score(a, b)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for (i, j), (r, m) in zip(pairs, pool.map(score, pairs)):
+            ari[i, j] = ari[j, i] = r
+            ami[i, j] = ami[j, i] = m
     return ari, ami
 
 

@@ -16,8 +16,9 @@ from .common import PathLike, placeholder_figure
 def compare(truth_cols: Sequence[str], labels_paths: Sequence[PathLike], catalog_path: PathLike | None,
             pairwise_table: PathLike, ari_plot: PathLike, ami_plot: PathLike,
             truth_table: PathLike, truth_plot: PathLike, families: dict[str, list[str]] | None = None,
-            views_plot: PathLike | None = None) -> dict[str, Any]:
-    """ARI/AMI between all clusterings, and against the catalog's truth columns."""
+            views_plot: PathLike | None = None, threads: int = 1) -> dict[str, Any]:
+    """ARI/AMI between all clusterings (``threads`` pairs at a time), and against the catalog's
+    truth columns."""
     from ..compare import against, align, pairwise
     from ..plots import score_heatmap
 
@@ -27,7 +28,7 @@ def compare(truth_cols: Sequence[str], labels_paths: Sequence[PathLike], catalog
         labelings[f"{t.meta['feature_set']}/{t.meta['clustering']}"] = (np.asarray(t["id"], dtype=str), np.asarray(t["label"]))
     ids, aligned = align(labelings)
     names = list(aligned)
-    ari, ami = pairwise(aligned)
+    ari, ami = pairwise(aligned, threads)
     rows = [(a, b, ari[i, j], ami[i, j]) for i, a in enumerate(names) for j, b in enumerate(names) if j > i]
     write_table(Table(rows=rows or None, names=("a", "b", "ari", "ami"), dtype=(str, str, float, float)), pairwise_table)
     score_heatmap(ari, names, names, ari_plot, title="adjusted Rand index between clusterings", vmin=-0.1)
