@@ -4,7 +4,7 @@
 import os
 import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -18,18 +18,15 @@ if not config:
     configfile: "config.yaml"
 
 
-# galclust's validator first: it fills defaults and stops with one line naming the bad key;
-# Snakemake's own validation of the same schema (plugins' blocks included) then records it.
-from galclust.config import schema_file, validate_config
-
-validate_config(config)
-validate(config, schema_file())
+# The config is validated once, by galclust.workflow.Plan (rules/common.smk): against the
+# schema with the plugins' blocks, filling defaults, stopping with one line naming the bad key.
 
 
 report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/targets.smk"
 include: "rules/acquire.smk"
 include: "rules/features.smk"
 include: "rules/projected.smk"
@@ -42,5 +39,5 @@ include: "rules/aggregate.smk"
 rule all:
     default_target: True
     input:
-        PLAN.final_targets(),
+        run_outputs,
         rules.manifest.output,

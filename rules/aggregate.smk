@@ -81,6 +81,8 @@ rule compare:
         "benchmarks/compare.tsv"
     conda:
         "../envs/core.yaml"
+    # the last job of a run, alone: its pairs of clusterings are scored two at a time
+    threads: 2
     params:
         truth=PLAN.config["catalog"]["truth"],
         families=PLAN.view_families(),
@@ -90,15 +92,11 @@ rule compare:
 
 rule summary:
     input:
+        # what it reads, and only that: no other change reruns it
         metrics=clustering_outputs(rules.cluster.output.metrics),
         truth=rules.compare.output.truth,
         quality=expand(rules.quality.output[0], fs=PLAN.features),
         models=expand(rules.train_model.output.metrics, model=PLAN.trained_models()),
-        plots=expand(rules.elbow_eigengap.output.elbow, fs=PLAN.features),
-        ari=rules.compare.output.ari,
-        dendrograms=clustering_outputs(
-            rules.dendrogram.output[0], PLAN.jobs_of("agglomerative")
-        ),
     output:
         paths.SUMMARY,
     log:
@@ -107,15 +105,13 @@ rule summary:
         "benchmarks/summary.tsv"
     conda:
         "../envs/core.yaml"
-    params:
-        config_hash=PLAN.run_hash(),
     script:
         "../scripts/summary.py"
 
 
 rule manifest:
     input:
-        outputs=PLAN.outputs(),
+        outputs=run_outputs,
     output:
         paths.MANIFEST,
     log:

@@ -3,8 +3,11 @@ from galclust.workflow import Plan
 
 # Validates the config (one line naming the key on error) and plans batches and targets.
 PLAN = Plan(config)
-PLAN.check()
-PLAN.check_reference()
+# What only the catalog, the user's files and a reference run can tell, checked before any job by
+# the parse that plans the run; a job's own parse (a SLURM job: `--mode remote`) trusts it.
+if workflow.is_main_process:
+    PLAN.check()
+    PLAN.check_reference()
 
 
 wildcard_constraints:
@@ -21,8 +24,8 @@ def feature_stores(wildcards):
     fs = PLAN.features[wildcards.fs]
     if "from" in fs:
         return expand(rules.reduce.output.store, fs=PLAN.parents(wildcards.fs))
-    if fs["extractor"] == "file":
-        return [fs["file"]]
+    if not PLAN.has_images(wildcards.fs):
+        return PLAN.feature_inputs(wildcards.fs)
     return expand(
         rules.extract.output.store,
         batch=PLAN.batches,

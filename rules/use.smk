@@ -53,6 +53,7 @@ rule project:
             if PLAN.parent(w.fs)
             else feature_stores(w)
         ),
+        ids=lambda w: PLAN.user_ids(w.fs),
         projection=lambda w: PLAN.in_reference(paths.PROJECTION, fs=w.fs),
         reference=lambda w: PLAN.in_reference(paths.REDUCED, fs=w.fs),
         reference_parent=lambda w: [

@@ -1,21 +1,10 @@
 """Snakemake script for rule `acquire`: fetch, render or locate one batch's cutouts."""
 
-import sys
+from _run import run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.acquire import acquire  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    acquire(
-        smk.input.catalog,
-        smk.wildcards.batch,
-        smk.params.batch_size,
-        smk.params.source,
-        smk.params.download,
-        smk.output.manifest,
-        smk.log[0].removesuffix(".log") + "/cutouts.ecsv",
-    )
+run(smk, "stages.acquire:acquire",
+    catalog_path=smk.input.catalog, batch=smk.wildcards.batch, batch_size=smk.params.batch_size,
+    source=smk.params.source, download=smk.params.download, manifest=smk.output.manifest,
+    # beside the job's log: the table of failed galaxies, which Snakemake would delete with the output
+    kept_on_failure=smk.log[0].removesuffix(".log") + "/cutouts.ecsv")

@@ -1,22 +1,8 @@
 """Snakemake script for rule `cluster`: one clustering job."""
 
-import sys
+from _run import run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.cluster import cluster  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    cluster(
-        smk.wildcards.fs,
-        smk.wildcards.job,
-        smk.params.job["method"],
-        smk.params.job["settings"],
-        smk.params.seed,
-        smk.input.reduced,
-        smk.output.labels,
-        smk.output.metrics,
-    )
+run(smk, "stages.cluster:cluster",
+    fs_name=smk.wildcards.fs, job=smk.params.job, seed=smk.params.seed, reduced=smk.input.reduced,
+    labels_out=smk.output.labels, metrics_out=smk.output.metrics)

@@ -1,19 +1,8 @@
 """Snakemake script for rule `elbow_eigengap`: k-means elbow and spectral eigengap of a feature set."""
 
-import sys
+from _run import run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.figures import elbow_eigengap  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    elbow_eigengap(
-        smk.wildcards.fs,
-        smk.input.metrics,
-        smk.output.elbow,
-        smk.output.eigengap,
-        smk.output.information,
-    )
+run(smk, "stages.figures:elbow_eigengap",
+    fs_name=smk.wildcards.fs, metrics_files=smk.input.metrics, elbow_plot=smk.output.elbow,
+    eigengap_plot=smk.output.eigengap, information_plot=smk.output.information)

@@ -1,20 +1,8 @@
 """Snakemake script for rule `extract`: features of one batch by one extractor."""
 
-import sys
+from _run import first, run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.extract import extract  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    extract(
-        smk.wildcards.extractor,
-        smk.params.model,
-        smk.params.seed,
-        smk.input.images,
-        smk.input.model[0] if smk.input.model else None,
-        smk.output.store,
-    )
+run(smk, "stages.extract:extract",
+    store=smk.wildcards.extractor, model=smk.params.model, seed=smk.params.seed,
+    image_store=smk.input.images, model_path=first(smk.input.model), out=smk.output.store)

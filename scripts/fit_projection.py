@@ -1,20 +1,8 @@
 """Snakemake script for rule `fit_projection`: z-scoring and PCA of a projected feature set."""
 
-import sys
+from _run import run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.projected import fit_projection  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    fit_projection(
-        smk.wildcards.fs,
-        smk.params.settings,
-        smk.params.model,
-        smk.input.features,
-        smk.output.projection,
-        smk.output.variance,
-    )
+run(smk, "stages.projected:fit_projection",
+    name=smk.wildcards.fs, fs=smk.params.settings, model=smk.params.model,
+    sample_stores=smk.input.features, projection_dir=smk.output.projection, variance_plot=smk.output.variance)

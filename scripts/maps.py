@@ -1,26 +1,10 @@
 """Snakemake script for rule `maps`: a feature set's 2-D map with its clusterings, truth and thumbnails."""
 
-import sys
+from _run import first, run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.maps import maps  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    maps(
-        smk.wildcards.fs,
-        smk.params.settings,
-        smk.params.seed,
-        smk.params.truth,
-        smk.input.reduced,
-        smk.input.labels,
-        smk.input.catalog[0] if smk.input.catalog else None,
-        smk.input.images,
-        smk.output.map,
-        smk.output.clusters,
-        smk.output.truth,
-        smk.output.thumbnails,
-    )
+run(smk, "stages.maps:maps",
+    fs_name=smk.wildcards.fs, settings=smk.params.settings, seed=smk.params.seed, truth=smk.params.truth,
+    reduced=smk.input.reduced, labels_paths=smk.input.labels, catalog_path=first(smk.input.catalog),
+    image_stores=smk.input.images, map_out=smk.output.map, cluster_map=smk.output.clusters,
+    truth_map=smk.output.truth, thumbnail_map=smk.output.thumbnails)

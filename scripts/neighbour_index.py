@@ -1,19 +1,8 @@
 """Snakemake script for rule `neighbour_index`: index a feature set and precompute each galaxy's neighbours."""
 
-import sys
+from _run import run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.similar import neighbour_index  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    neighbour_index(
-        smk.wildcards.fs,
-        smk.params.settings,
-        smk.input.reduced,
-        smk.output.index,
-        smk.output.neighbours,
-    )
+run(smk, "stages.similar:neighbour_index",
+    fs_name=smk.wildcards.fs, settings=smk.params.settings, reduced=smk.input.reduced,
+    index_dir=smk.output.index, neighbours_out=smk.output.neighbours)

@@ -1,22 +1,9 @@
 """Snakemake script for rule `physical`: one clustering against catalog columns."""
 
-import sys
+from _run import run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.maps import physical  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    physical(
-        smk.wildcards.fs,
-        smk.wildcards.job,
-        smk.params.pairs,
-        smk.params.columns,
-        smk.input.labels,
-        smk.input.catalog[0],
-        smk.output.pairs,
-        smk.output.columns,
-    )
+run(smk, "stages.maps:physical",
+    fs_name=smk.wildcards.fs, job_name=smk.wildcards.job, pairs=smk.params.pairs,
+    columns=smk.params.columns, labels_path=smk.input.labels, catalog_path=smk.input.catalog[0],
+    pairs_out=smk.output.pairs, columns_out=smk.output.columns)

@@ -1,23 +1,9 @@
 """Snakemake script for rule `plot_clustering`: example members and sizes of one clustering."""
 
-import sys
+from _run import run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.figures import plot_clustering  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    plot_clustering(
-        smk.wildcards.fs,
-        smk.wildcards.job,
-        smk.params.examples,
-        smk.params.seed,
-        smk.input.labels,
-        smk.input.reduced,
-        smk.input.images,
-        smk.output.summary,
-        smk.output.sizes,
-    )
+run(smk, "stages.figures:plot_clustering",
+    fs_name=smk.wildcards.fs, job_name=smk.wildcards.job, n_examples=smk.params.examples,
+    seed=smk.params.seed, labels_path=smk.input.labels, reduced=smk.input.reduced, image_stores=smk.input.images,
+    summary=smk.output.summary, sizes=smk.output.sizes)

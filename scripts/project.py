@@ -1,23 +1,9 @@
 """Snakemake script for rule `project`: this run's features through the reference run's projection."""
 
-import sys
+from _run import run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.assign import project  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    project(
-        smk.wildcards.fs,
-        smk.params.settings,
-        smk.params.model,
-        smk.params.view,
-        smk.input.features,
-        smk.input.projection,
-        smk.input.reference,
-        smk.input.reference_parent,
-        smk.output.store,
-    )
+run(smk, "stages.assign:project",
+    fs_name=smk.wildcards.fs, fs=smk.params.settings, model=smk.params.model, view=smk.params.view,
+    inputs=smk.input.features, projection_dir=smk.input.projection, reference_reduced=smk.input.reference,
+    reference_parents=smk.input.reference_parent, out=smk.output.store)

@@ -1,20 +1,8 @@
 """Snakemake script for rule `summary`: the run's Markdown summary."""
 
-import sys
+from _run import run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-# galclust from this checkout, also inside per-rule conda environments.
-sys.path.insert(0, f"{smk.scriptdir}/../src")
-
-from galclust.logs import job_log  # noqa: E402
-from galclust.stages.summary import summary  # noqa: E402
-
-with job_log(smk.log[0], smk.output):
-    summary(
-        smk.params.config_hash,
-        smk.input.metrics,
-        smk.input.truth,
-        smk.input.models,
-        smk.input.quality,
-        smk.output[0],
-    )
+run(smk, "stages.summary:summary",
+    metrics_files=smk.input.metrics, truth_table=smk.input.truth, model_metrics=smk.input.models,
+    quality_tables=smk.input.quality, out=smk.output[0])

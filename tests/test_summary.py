@@ -30,7 +30,7 @@ def test_closest_clustering_per_truth_column_skips_degenerate(tmp_path: Path) ->
                      "profiles/spectral-k3\tspiral\t0.20\t0.21\nprofiles/kmeans-k3\tspiral\t0.25\t0.20\n"
                      "pixels/gmm-k2\tspiral\t0.0\t0.0\n")
     out = tmp_path / "summary.md"
-    summary("abc", files, truth, [], [], out)
+    summary(files, truth, [], [], out)
     text = out.read_text()
     assert "- closest to `class`: `profiles/spectral-k3`, ARI 0.630 (AMI 0.570); next `profiles/kmeans-k3` 0.460" in text
     assert "- closest to `spiral`: `profiles/kmeans-k3`, ARI 0.250" in text

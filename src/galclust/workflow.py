@@ -17,7 +17,7 @@ from .acquire.sources import SOURCES
 from .catalog import batch_names, batch_rows, load_catalog, rows_digest
 from .config import ClusteringJob, clustering_jobs, config_hash, validate_config
 from .errors import ConfigError
-from .extractors import EXTRACTORS
+from .extractors import EXTRACTORS, ExtractorKind, kind_for
 from .methods import METHODS
 from .methods._scale import check_method_fits
 from .stages.extract import TTA_SUFFIX, split_store_name
@@ -97,17 +97,17 @@ class Plan:
             if "from" in fs or isinstance(pca, bool) or not isinstance(pca, int):
                 continue
             n = self.n_rows(name)
-            if fs["extractor"] == "file":
+            kind = self.kind_of(name)
+            if kind.shape is not None and kind.origin is not None:  # the user's own file: its columns
                 width = self.file_shape(name)[1]
                 if pca > width:
                     raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but "
-                                      f"{fs['file']} has {width} columns")
+                                      f"{kind.origin(fs, f'features.{name}')} has {width} columns")
                 continue
             if pca > n:
                 raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but the "
                                   f"catalog has {n} galaxies")
             model = self.model_of(fs["extractor"]) or {}
-            kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
             width = kind.width(fs, model, self.config["preprocess"]["size"])
             if width is not None and pca > width:
                 raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but "
@@ -133,8 +133,23 @@ class Plan:
     def extractor_of(self, name: str) -> str:
         return str(self.features[self.root(name)]["extractor"])
 
+    def kind_of(self, name: str) -> ExtractorKind:
+        """The extractor entry behind a feature set (a view's: its root's)."""
+        extractor = self.extractor_of(name)
+        return kind_for(self.config["models"].get(extractor), extractor)
+
     def has_images(self, name: str) -> bool:
-        return self.extractor_of(name) != "file"
+        return self.kind_of(name).images
+
+    def feature_inputs(self, name: str) -> list[str]:
+        """Files a feature set not computed from images reads instead of batch stores (its file)."""
+        return self.kind_of(name).inputs(self.features[name])
+
+    def user_ids(self, name: str) -> list[str]:
+        """The ids file of a user's feature file (``features.<fs>.ids``), an input of the jobs that
+        read the file; none for views (they read their parents' stores) and other feature sets."""
+        fs = self.features[name]
+        return [fs["ids"]] if fs.get("ids") and "from" not in fs else []
 
     def view_params(self, name: str) -> dict[str, Any] | None:
         """A view's reducer settings, with the config key its messages name."""
@@ -148,8 +163,8 @@ class Plan:
         for name in self.features:
             n = self.n_rows(name)
             root = self.features[self.root(name)]
-            where = (f"{root['file']} (features.{self.root(name)}.file)" if root.get("extractor") == "file"
-                     else self.catalog_name())
+            origin = self.kind_of(name).origin
+            where = origin(root, f"features.{self.root(name)}") if origin is not None else self.catalog_name()
             if n == 0:
                 raise ConfigError(f"{where}: no rows; feature set '{name}' needs at least 2 galaxies")
             if n < 2:
@@ -193,38 +208,10 @@ class Plan:
             raise ConfigError(f"{paths.RESULTS}: not writable ({target.resolve()} is read-only for this user)")
 
     def file_shape(self, name: str) -> tuple[int, int]:
-        """(rows, columns) of a user feature file, read from its header; errors name the key."""
-        import numpy as np
-
-        fs = self.features[name]
-        path, key = fs["file"], f"features.{name}.file"
-        try:
-            if path.endswith(".npy"):
-                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-            elif path.endswith(".zarr"):
-                from .store import open_store
-
-                shape = open_store(path)["features"].shape
-            else:
-                from .tables import read_table
-
-                table = read_table(path)
-                shape = (len(table), len([c for c in table.colnames if c != "id"]))
-        except Exception as exc:  # any unreadable file: one line naming it
-            raise ConfigError(f"config key '{key}': cannot read {path} ({' '.join(str(exc).split())[:200]})") from None
-        if len(shape) != 2:
-            raise ConfigError(f"config key '{key}': {path} holds an array of shape {tuple(shape)}; expected "
-                              "galaxies × features (2-D)")
-        if fs.get("ids"):
-            ids_path = fs["ids"]
-            try:
-                n_ids = (len(np.load(ids_path, mmap_mode="r", allow_pickle=False)) if ids_path.endswith(".npy")
-                         else len(__import__("galclust.tables", fromlist=["read_table"]).read_table(ids_path)))
-            except Exception as exc:
-                raise ConfigError(f"config key 'features.{name}.ids': cannot read {ids_path} ({exc})") from None
-            if n_ids != shape[0]:
-                raise ConfigError(f"config key 'features.{name}.ids': {n_ids} ids for the {shape[0]} rows of {path}")
-        return int(shape[0]), int(shape[1])
+        """(rows, columns) of a feature set's own file (its extractor's ``shape``); errors name the key."""
+        shape = self.kind_of(name).shape
+        assert shape is not None, f"feature set '{name}' has no file of its own"
+        return shape(self.features[self.root(name)], f"features.{self.root(name)}")
 
     # -- galaxies and batches -------------------------------------------------
     @property
@@ -280,7 +267,7 @@ class Plan:
     def _extracted(self, name: str) -> bool:
         """Whether a feature set is extracted from the images (not a view, not a user's file)."""
         fs = self.features[name]
-        return "from" not in fs and fs["extractor"] != "file"
+        return "from" not in fs and self.kind_of(name).images
 
     def extractors(self) -> list[str]:
         """Feature stores (extractor, ``-d4`` with TTA) used by image-based feature sets."""
@@ -297,10 +284,7 @@ class Plan:
         files, or extractors read whole such as morphometrics' imputation)."""
         if not self._extracted(name):
             return False
-        fs = self.features[name]
-        model = self.model_of(self.store_name(name))
-        kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
-        return kind.read is None
+        return self.kind_of(name).read is None
 
     @cached_property
     def projected(self) -> list[str]:
@@ -341,9 +325,7 @@ class Plan:
         return self.config["models"].get(split_store_name(store_or_extractor)[0])
 
     def uses_gpu(self, store: str) -> int:
-        model = self.model_of(store)
-        kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[split_store_name(store)[0]]
-        return int(kind.uses_gpu)
+        return int(kind_for(self.model_of(store), split_store_name(store)[0]).uses_gpu)
 
     def trained_models(self) -> list[str]:
         """Models the workflow trains (a kind with a trainer, no ``path`` given)."""
@@ -419,7 +401,7 @@ class Plan:
     def n_rows(self, name: str) -> int:
         """Galaxies in a feature set: the catalog's, or the rows of a user's feature file."""
         root = self.root(name)
-        if self.features[root]["extractor"] != "file":
+        if self.kind_of(root).shape is None:
             return len(self.catalog)
         return self.file_shape(root)[0]
 
@@ -465,8 +447,10 @@ class Plan:
         return BASE_MEM_MB - (-(2 * 4 * self.n_rows(name) * self.reduced_width(name)) // MB)
 
     def cluster_params(self, job: str) -> dict[str, Any]:
+        """A clustering job as a rule's ``params`` carry it (plain data: its name, method, settings);
+        the stages make it a :class:`~galclust.config.ClusteringJob` again, once."""
         spec = self.jobs[job]
-        return {"method": spec.method, "settings": spec.params}
+        return {"name": spec.name, "method": spec.method, "params": spec.params}
 
     def jobs_of(self, method: str) -> list[str]:
         return [name for name, job in self.jobs.items() if job.method == method]
@@ -521,53 +505,43 @@ class Plan:
     def member_pdf_targets(self) -> list[dict[str, str]]:
         return [dict(zip(("fs", "job"), t.split("/", 1))) for t in self.config["report"]["member_pdfs"]]
 
-    def outputs(self) -> list[str]:
-        """Every output of the run (what ``results/manifest.json`` describes)."""
-        out = [paths.CATALOG] if self.needs_images else []
-        for b in self.batches:
-            out += [paths.fill(t, batch=b) for t in (paths.CUTOUTS, paths.IMAGES, paths.PREPROCESS_REPORT)]
-            out += [paths.fill(paths.FEATURE_STORE, batch=b, extractor=e) for e in self.raw_stores()]
-            out += [paths.fill(paths.PROJECTED_BATCH, batch=b, fs=fs) for fs in self.projected]
+    def planned_jobs(self) -> dict[str, list[dict[str, str]]]:
+        """The wildcards of every job whose outputs the run keeps, by rule (temporary stores aside):
+        ``rule all`` and ``results/manifest.json`` expand the rules' own outputs with them
+        (``rules/targets.smk``). A run against a reference projects and assigns instead of
+        training, reducing and clustering."""
+        batches = [{"batch": b} for b in self.batches]
+        feature_sets = [{"fs": fs} for fs in self.features]
+        jobs: dict[str, list[dict[str, str]]] = {
+            "catalog": [{}] if self.needs_images else [],
+            "acquire": batches,
+            "preprocess": batches,
+            "extract": [{"batch": b, "extractor": e} for b in self.batches for e in self.raw_stores()],
+            "extract_projected": [{"batch": b, "fs": fs} for b in self.batches for fs in self.projected],
+        }
         if self.reference is not None:
-            out += [paths.fill(paths.PROJECTED, fs=fs) for fs in self.features]
-            return out + [paths.fill(paths.ASSIGNED, **w) for w in self.clusterings()]
-        for m in self.trained_models():
-            out += [paths.fill(t, model=m) for t in (paths.MODEL, paths.MODEL_HISTORY, paths.MODEL_LOSS,
-                                                      paths.MODEL_METRICS, paths.MODEL_CARD)]
-        for fs in self.features:
-            out += [paths.fill(t, fs=fs) for t in (paths.REDUCED, paths.VARIANCE, paths.ELBOW, paths.EIGENGAP,
-                                                   paths.PROJECTION, paths.INDEX, paths.NEIGHBOURS)]
-            if self.config["report"]["similar"]:
-                out.append(paths.fill(paths.SIMILAR, fs=fs))
-        for w in self.clusterings():
-            out += [paths.fill(t, **w) for t in (paths.LABELS, paths.CLUSTER_METRICS, paths.CLUSTER_SUMMARY,
-                                                  paths.CLUSTER_SIZES)]
-        out += [paths.fill(paths.DENDROGRAM, fs=fs, job=job)
-                for fs in self.features for job in self.jobs_for(fs, self.jobs_with("dendrogram"))]
-        out += [paths.fill(paths.MEMBERS, **w) for w in self.member_pdf_targets()]
-        out += self.view_targets()
-        out += [paths.PAIRWISE, paths.ARI, paths.AMI, paths.TRUTH, paths.TRUTH_PLOT, paths.VIEWS, paths.SUMMARY]
-        return out
-
-    def view_targets(self) -> list[str]:
-        """Maps of every feature set, clusters against the catalog, the feature sets' k-NN and probe
-        accuracies drawn, the explorer page."""
-        out = [paths.fill(t, fs=fs) for fs in self.features
-               for t in (paths.INFORMATION, paths.QUALITY, paths.MAP, paths.CLUSTER_MAP, paths.TRUTH_MAP, paths.THUMBNAIL_MAP)]
-        out += [paths.fill(t, **w) for w in self.physical_targets() for t in (paths.PHYSICAL_PAIRS,
-                                                                              paths.PHYSICAL_COLUMNS)]
-        return out + [paths.QUALITY_PLOT, paths.EXPLORER]
-
-    def final_targets(self) -> list[str]:
-        """What ``rule all`` asks for: the assignments in a run against a reference, else the
-        summary, every clustering's figures, indexes, member PDFs, similar sheets."""
-        if self.reference is not None:
-            return [paths.fill(paths.ASSIGNED, **w) for w in self.clusterings()]
-        targets = [paths.SUMMARY]
-        targets += [paths.fill(paths.CLUSTER_SUMMARY, **w) for w in self.clusterings()]
-        targets += [paths.fill(paths.MEMBERS, **w) for w in self.member_pdf_targets()]
-        targets += [paths.fill(paths.NEIGHBOURS, fs=fs) for fs in self.features]
-        targets += self.view_targets()
-        if self.config["report"]["similar"]:
-            targets += [paths.fill(paths.SIMILAR, fs=fs) for fs in self.features]
-        return targets
+            return {**jobs, "project": feature_sets, "assign": self.clusterings()}
+        own = [{"fs": fs} for fs in self.features if fs not in self.projected]
+        projected = [{"fs": fs} for fs in self.projected]
+        return {
+            **jobs,
+            "train_model": [{"model": m} for m in self.trained_models()],
+            "reduce": own,
+            "fit_projection": projected,
+            "gather_projected": projected,
+            "elbow_eigengap": feature_sets,
+            "neighbour_index": feature_sets,
+            "similar_sheets": feature_sets if self.config["report"]["similar"] else [],
+            "maps": feature_sets,
+            "quality": feature_sets,
+            "cluster": self.clusterings(),
+            "plot_clustering": self.clusterings(),
+            "dendrogram": [{"fs": fs, "job": job}
+                           for fs in self.features for job in self.jobs_for(fs, self.jobs_with("dendrogram"))],
+            "member_pdfs": self.member_pdf_targets(),
+            "physical": self.physical_targets(),
+            "quality_plot": [{}],
+            "explorer": [{}],
+            "compare": [{}],
+            "summary": [{}],
+        }

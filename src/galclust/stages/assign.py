@@ -76,15 +76,16 @@ def _place_in_view(view: dict[str, Any], parents_projected: Sequence[PathLike], 
     return placed.astype(np.float32), ids, f"mean map position of the {idx.shape[1]} nearest reference galaxies"
 
 
-def assign(fs_name: str, job_name: str, method: str, params: dict[str, Any], settings: dict[str, Any],
-           seed: int, reference_reduced: PathLike, reference_labels: PathLike, reference_index: PathLike,
-           projected: PathLike, out: PathLike) -> None:
+def assign(fs_name: str, job: dict[str, Any], settings: dict[str, Any], seed: int, reference_reduced: PathLike,
+           reference_labels: PathLike, reference_index: PathLike, projected: PathLike, out: PathLike) -> None:
     """``assigned.ecsv`` (id, label, confidence, distance, outlier) for every new galaxy, by the
     assigner of the reference clustering, fitted on what the reference saved (its reduced
     features, labels and neighbour index: nearest centroid for k-means, HDBSCAN's approximate
     predict, a k-NN vote for the rest). Nothing of the reference is written."""
     from ..assign import assigner_for, write_assignments
     from ..neighbours import NeighbourIndex
+
+    job_name, method, params = job["name"], job["method"], job["params"]  # Plan.cluster_params
 
     X_ref, ref_ids = read_array(reference_reduced, "features"), read_ids(reference_reduced)
     label_ids, labels = read_labels(reference_labels)

@@ -16,11 +16,14 @@ from .common import PathLike, provenance, write_json
 log = logging.getLogger(__name__)
 
 
-def cluster(fs_name: str, job_name: str, method: str, params: dict[str, Any], seed: int,
-            reduced: PathLike, labels_out: PathLike, metrics_out: PathLike) -> None:
-    """Labels table (id, label) and metrics.json (scores, route, method's own numbers)."""
+def cluster(fs_name: str, job: ClusteringJob | dict[str, Any], seed: int, reduced: PathLike,
+            labels_out: PathLike, metrics_out: PathLike) -> None:
+    """Labels table (id, label) and metrics.json (scores, route, method's own numbers). ``job``: the
+    clustering, or its fields as a rule's ``params`` carry it (:meth:`galclust.workflow.Plan.cluster_params`)."""
     from ..cluster import fit_predict, scores
 
+    spec = job if isinstance(job, ClusteringJob) else ClusteringJob(**job)
+    job_name, method, params = spec.name, spec.method, spec.params
     job = ClusteringJob(job_name, method, dict(params))
     X, ids = read_array(reduced, "features"), read_ids(reduced)
     result = fit_predict(X, job, seed)

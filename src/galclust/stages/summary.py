@@ -16,17 +16,19 @@ from ..cluster import DEGENERATE_FRACTION, degenerate
 from .common import PathLike
 
 
-def summary(config_hash: str, metrics_files: Sequence[PathLike], truth_table: PathLike,
-            model_metrics: Sequence[PathLike], quality_tables: Sequence[PathLike], out: PathLike) -> None:
-    """A Markdown summary of the run: where to look, and the headline numbers."""
+def summary(metrics_files: Sequence[PathLike], truth_table: PathLike, model_metrics: Sequence[PathLike],
+            quality_tables: Sequence[PathLike], out: PathLike) -> None:
+    """A Markdown summary of the run: where to look, and the headline numbers. It reads only its
+    inputs (not the config hash, which results/manifest.json records), so only they rerun it."""
     metrics = [json.loads(Path(p).read_text()) for p in metrics_files]
     truth = read_table(truth_table)
     truth_by = {(str(r["clustering"]), str(r["truth"])): (float(r["ari"]), float(r["ami"])) for r in truth}
     truth_cols = sorted({t for _, t in truth_by})
-    lines = ["# galclust run summary", "", f"config hash `{config_hash}`, galclust {__version__}", ""]
+    lines = ["# galclust run summary", "",
+             f"galclust {__version__}; the config hash and what made each output: `results/manifest.json`", ""]
     for path in model_metrics:
         m = json.loads(Path(path).read_text())
-        if m.get("kind") == "simclr":
+        if m.get("target") is None:  # self-supervised: no catalog column learned
             knn = "".join(f", k-NN accuracy of {k[4:]} {v:.3f}" for k, v in m.items() if k.startswith("knn_"))
             lines.append(f"- {m['model']}: self-supervised (NT-Xent) on {m['n_train']} galaxies, "
                          f"final loss {m['final_loss']:.3f}{knn}")

@@ -1,0 +1,30 @@
+"""What every ``scripts/<rule>.py`` does, once: run a stage function inside the job's log.
+
+A script is its stage's call with keyword arguments taken from ``snakemake.input``,
+``output``, ``params``, ``wildcards``, ``log`` and ``threads``; :func:`run` imports the stage's
+module only (no TensorFlow or matplotlib in a job whose stage does not import them) inside
+:func:`galclust.logs.job_log`, so the import, the stage's logging and any error reach the
+rule's log file. Outputs stay atomic: the stages write them through :mod:`galclust.atomic`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import Any
+
+from ..logs import job_log
+
+
+def run(smk: Any, stage: str, **kwargs: Any) -> Any:
+    """Call ``galclust.stages.<module>.<function>`` (``stage`` as ``"module:function"``) with
+    ``kwargs`` in the log of the Snakemake job ``smk`` (its first log file)."""
+    module, _, function = stage.partition(":")
+    with job_log(smk.log[0], smk.output):
+        func = getattr(importlib.import_module(f"galclust.{module}"), function or module.rpartition(".")[2])
+        return func(**kwargs)
+
+
+def first(files: Sequence[str]) -> str | None:
+    """The one file of an optional input (an empty list where the job has none), else None."""
+    return files[0] if files else None
