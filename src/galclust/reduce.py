@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-from sklearn.decomposition import IncrementalPCA
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +57,8 @@ class ChunkedPCA:
         if isinstance(self.n_components, int) and k < self.n_components:
             log.warning("PCA: %d components requested, only %d possible (%d galaxies, %d features)",
                         self.n_components, k, n_samples, n_features)
+        from sklearn.decomposition import IncrementalPCA  # here: the registry's import stays light
+
         self._ipca = IncrementalPCA(n_components=k)
         for block in _reblock(blocks(), max(k, self.block_rows)):
             self._ipca.partial_fit(block.astype(np.float64, copy=False))

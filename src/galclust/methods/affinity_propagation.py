@@ -37,7 +37,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import AffinityPropagation
 
 from ._scale import EXACT, SCALABLE, as_features, canonical_labels, check_fits, choose_route, log_route, microclusters
 from .base import ClusteringResult, Method
@@ -109,6 +108,7 @@ def _given_preference(params: Mapping[str, Any]) -> float | None:
 
 def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:
     """Affinity propagation on the rows of X with ``params['damping']``."""
+    from sklearn.cluster import AffinityPropagation
     X = as_features(X)
     n, d = X.shape
     max_iter = int(params.get("max_iter", 200))
@@ -187,6 +187,7 @@ def partitions(X: np.ndarray, part_size: int, seed: int) -> list[np.ndarray]:
 
 def _fit_in_parts(X: np.ndarray, params: Mapping[str, Any], seed: int, max_iter: int) -> ClusteringResult:
     """Exact AP in each k-means part, with the preference of all rows."""
+    from sklearn.cluster import AffinityPropagation
     n, d = X.shape
     part_size = int(params.get("part_size", PART_SIZE))
     parts = partitions(X, part_size, seed)

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
 
 from ._scale import EXACT, as_features, canonical_labels, check_fits, choose_route, log_route, microclusters
 from ._ward import ward_cut, ward_linkage
@@ -49,6 +48,7 @@ def microclusters_of(X: np.ndarray, params: Mapping[str, Any], seed: int) -> tup
 
 def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:
     """Ward clustering of the rows of X into ``params['k']`` clusters."""
+    from sklearn.cluster import AgglomerativeClustering
     X = as_features(X)
     n, d = X.shape
     k = int(params["k"])

@@ -26,9 +26,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from sklearn.cluster import DBSCAN
 
 from ..sampling import seeded_rows
 from ._scale import EXACT, as_features, canonical_labels, check_fits, choose_route, knn, knn_bytes, log_route
@@ -92,6 +89,9 @@ def knee_eps(X: np.ndarray, min_samples: int, seed: int, sample: int = KNEE_SAMP
 
 def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:
     """DBSCAN of the rows of X with ``params['eps']`` (or its knee, ``auto``) and ``min_samples``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.cluster import DBSCAN
     X = as_features(X)
     n, d = X.shape
     min_samples = int(params.get("min_samples", 5))

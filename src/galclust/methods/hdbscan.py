@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import HDBSCAN
 
 from ._scale import EXACT, as_features, canonical_labels, check_fits, choose_route, log_route
 from .base import ClusteringResult, Method
@@ -78,6 +77,7 @@ def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
 
 def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:
     """HDBSCAN of the rows of X with ``params['min_cluster_size']``."""
+    from sklearn.cluster import HDBSCAN
     X = as_features(X)
     n, d = X.shape
     mcs, ms = min_cluster_size(params, n), min_samples(params, n)

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from ._scale import EXACT, as_features, check_fits, choose_route, log_route
 from .base import ClusteringResult, Diagnostic, Method
@@ -36,6 +35,7 @@ def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
 
 def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:
     """Cluster the rows of X into ``params['k']`` clusters."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
     X = as_features(X)
     n, d = X.shape
     k = int(params["k"])

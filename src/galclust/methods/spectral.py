@@ -13,9 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from sklearn.cluster import KMeans, SpectralClustering
-from sklearn.manifold import spectral_embedding
 
 from ._scale import EXACT, as_features, check_fits, choose_route, knn, knn_bytes, log_route
 from .base import ClusteringResult, Diagnostic, Method
@@ -46,6 +43,9 @@ def memory_bytes(n: int, d: int, params: Mapping[str, Any]) -> int:
 
 def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult:
     """Spectral clustering of the rows of X into ``params['k']`` clusters."""
+    from scipy.sparse import csr_matrix
+    from sklearn.cluster import KMeans, SpectralClustering
+    from sklearn.manifold import spectral_embedding
     X = as_features(X)
     n, d = X.shape
     k = int(params["k"])
