@@ -24,8 +24,8 @@ def feature_stores(wildcards):
     fs = PLAN.features[wildcards.fs]
     if "from" in fs:
         return expand(rules.reduce.output.store, fs=PLAN.parents(wildcards.fs))
-    if fs["extractor"] == "file":
-        return [fs["file"]]
+    if not PLAN.has_images(wildcards.fs):
+        return PLAN.feature_inputs(wildcards.fs)
     return expand(
         rules.extract.output.store,
         batch=PLAN.batches,

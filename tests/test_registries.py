@@ -42,9 +42,9 @@ def test_every_registry_entry_is_complete():
         assert method.name == name and re.fullmatch(r"[a-z_]+", name) and re.fullmatch(r"[a-z]+", method.tag)
         assert callable(method.fit) and callable(method.memory_bytes) and callable(method.route)
         assert method.memory_bytes(1000, 10, {method.setting: 5}) > 0
-    assert builtin() == ["pixels", "morphometrics", "profiles"]
+    assert builtin() == ["pixels", "morphometrics", "profiles", "file"]
     for name, kind in EXTRACTORS.items():
-        assert kind.name == name and callable(kind.build) and kind.label({"backbone": "resnet50"})
+        assert kind.name == name and callable(kind.build) and kind.label({"backbone": "resnet50", "file": "x.npy"})
     for name, source in SOURCES.items():
         assert source.name == name and callable(source.fetch)
 
@@ -89,3 +89,95 @@ def test_the_method_registry_drives_the_cluster_step():
         value = {"k": 2, "damping": 0.9, "eps": 1.0, "min_cluster_size": 5}[method.setting]
         result = fit_predict(X, ClusteringJob(f"{name}-{method.tag}{value}", name, {method.setting: value}), 0)
         assert len(set(result.labels.tolist()) - {-1}) == 2, name
+
+
+# -- the Registry type (galclust.registry) and the reducer registry ---------------------------------
+from dataclasses import dataclass  # noqa: E402
+
+from galclust.config import load_schema  # noqa: E402
+from galclust.extractors import kind_for  # noqa: E402
+from galclust.reducers import REDUCERS, Reducer  # noqa: E402
+from galclust.registry import Registry, UnknownName  # noqa: E402
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    flag: bool = False
+
+
+def test_registry_registers_looks_up_and_names_the_unknown_and_the_known():
+    reg: Registry[_Entry] = Registry("widget")
+    a = reg.register(_Entry("a"))
+    reg.register(_Entry("b", flag=True))
+    assert reg["a"] is a and list(reg) == ["a", "b"] and len(reg) == 2 and "b" in reg and "c" not in reg
+    assert reg.where(flag=True) == ["b"] and reg.where() == ["a", "b"]
+    with pytest.raises(UnknownName) as err:
+        reg["c"]
+    assert str(err.value) == "unknown widget 'c' (known: a, b)"
+    assert isinstance(err.value, KeyError) and isinstance(err.value, ConfigError)
+    assert reg.get("c") is None  # Mapping's get still answers None
+    replaced = reg.register(_Entry("a", flag=True))  # a plugin may replace a built-in, in place
+    assert reg["a"] is replaced and list(reg) == ["a", "b"]
+
+
+def test_every_registry_is_a_registry():
+    for registry, what in ((METHODS, "method"), (EXTRACTORS, "extractor"), (SOURCES, "source"),
+                           (REDUCERS, "reducer")):
+        assert isinstance(registry, Registry) and registry.what == what
+    with pytest.raises(UnknownName, match=r"unknown reducer 'nope' \(known: pca, tsne, umap, lda, concat\)"):
+        REDUCERS["nope"]
+
+
+def test_the_schema_lists_exactly_the_registered_reducers():
+    props = packaged_schema()["properties"]
+    reduce = props["features"]["additionalProperties"]["properties"]["reduce"]["properties"]
+    assert reduce["method"]["enum"] == list(REDUCERS)
+    assert props["report"]["properties"]["maps"]["properties"]["method"]["enum"] == [
+        n for n, r in REDUCERS.items() if r.map_keys is not None]
+    for name, reducer in REDUCERS.items():
+        assert reducer.name == name and callable(reducer.fit_transform) and reducer.memory_bytes(100, 10, {}) > 0
+        assert set(reducer.map_keys or ()) <= set(props["report"]["properties"]["maps"]["properties"])
+    assert REDUCERS.where(supervised=True) == ["lda"] and REDUCERS.where(combines=True) == ["concat"]
+
+
+def test_a_plugin_reducer_brings_its_schema_block_and_is_supervised_by_its_entry(monkeypatch):
+    def fit(X, params, seed, target):
+        raise AssertionError("not fitted here")
+
+    toy = Reducer("toyred", "Toy", fit, lambda n, d, p: 1, supervised=True,
+                  schema={"strength": {"type": "number", "minimum": 0}})
+    monkeypatch.setitem(REDUCERS._entries, "toyred", toy)
+    load_schema.cache_clear()
+    try:
+        config = {"source": {"kind": "demo"}, "catalog": {}, "batch_size": 10,
+                  "features": {"p": {"extractor": "pixels", "pca": 5},
+                               "t": {"from": "p", "reduce": {"method": "toyred", "strength": 2}}},
+                  "clustering": {"kmeans": {"k": [3]}}}
+        with pytest.raises(ConfigError, match=r"features\.t\.reduce\.target': Toy needs the catalog column"):
+            validate_config(copy_of(config))
+        config["features"]["t"]["reduce"]["target"] = "klass"
+        validate_config(copy_of(config))
+        config["features"]["t"]["reduce"]["strength"] = -1
+        with pytest.raises(ConfigError, match=r"features\.t\.reduce\.strength"):
+            validate_config(copy_of(config))
+    finally:
+        monkeypatch.undo()
+        load_schema.cache_clear()
+
+
+def copy_of(config: dict) -> dict:
+    import copy
+
+    return copy.deepcopy(config)
+
+
+def test_entries_declare_what_the_workflow_asks_of_them():
+    figures = {d.figure for m in METHODS.values() for d in m.diagnostics}
+    assert figures == {"elbow", "eigengap", "information"}  # rule elbow_eigengap's three outputs
+    assert [n for n, m in METHODS.items() if m.dendrogram] == ["agglomerative"]
+    assert [n for n, m in METHODS.items() if m.assigner] == ["kmeans", "hdbscan"]
+    file = EXTRACTORS["file"]
+    assert file.builtin and not file.images and file.shape is not None and file.inputs({"file": "f.npy"}) == ["f.npy"]
+    assert kind_for(None, "pixels") is EXTRACTORS["pixels"]
+    assert kind_for({"kind": "cnn"}, "mine") is EXTRACTORS["cnn"]

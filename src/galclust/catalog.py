@@ -131,42 +131,23 @@ def _validate(table: Table, source: str, *, size_required: bool, coordinates_req
 
 def load_catalog(config: dict[str, Any]) -> Table:
     """The validated, standardised catalog of a (validated) config."""
+    from .acquire.sources import SOURCES
+
     source = config["source"]
     cat_cfg = config["catalog"]
     columns = cat_cfg.get("columns", {})
-    if source["kind"] == "demo" and not cat_cfg.get("path"):
-        from . import demo
-
-        demo_cfg = source["demo"]
-        table = demo.draw_catalog(
-            demo_cfg["n_galaxies"], config["seed"], demo_cfg.get("class_mix")
-        )
-        return standardise(table, {"id": "id", "ra": "ra", "dec": "dec", "size": "r_e"}, "demo catalog")
+    kind = SOURCES[source["kind"]]
+    if kind.catalog is not None and not cat_cfg.get("path") and not cat_cfg.get("sql"):
+        return kind.catalog(config)  # the source makes its own (the demo draws it, a folder is scanned)
     if cat_cfg.get("sql") and not cat_cfg.get("path"):
         from .acquire import fetch_sql_catalog
 
         sql = cat_cfg["sql"]
         path = fetch_sql_catalog(sql["query"], source, sql["cache"])
         return standardise(read_catalog_file(path, "ascii.csv"), columns, str(path))
-    if not cat_cfg.get("path") and source["kind"] == "local":
-        from .acquire import scan_local_directory
-
-        directory = source["local"]["directory"]
-        scanned = scan_local_directory(directory, source["local"]["patterns"])
-        if len(scanned) == 0:
-            from .errors import ConfigError
-
-            raise ConfigError(f"config key 'source.local.directory': no images in {directory} matching "
-                              f"{', '.join(source['local']['patterns'])}")
-        # A bare folder of images has no coordinates; RA/Dec 0 keeps the schema uniform.
-        scanned["ra"] = np.zeros(len(scanned))
-        scanned["dec"] = np.zeros(len(scanned))
-        return standardise(scanned, {"id": "id", "ra": "ra", "dec": "dec", "size": None}, directory)
-    from .acquire.sources import SOURCES
-
     path = cat_cfg["path"]
     return standardise(read_catalog_file(path, cat_cfg.get("format")), columns, str(path),
-                       require_coordinates=SOURCES[source["kind"]].needs_coordinates)
+                       require_coordinates=kind.needs_coordinates)
 
 
 def batch_names(n_rows: int, batch_size: int) -> list[str]:

@@ -194,13 +194,9 @@ def _check_references(config: dict[str, Any]) -> None:
         if "extractor" not in fs:
             raise ConfigError(f"config key '{key}.extractor': required (or 'from' with 'reduce', for a view)")
         extractor = fs["extractor"]
-        if extractor == "file":
-            if "file" not in fs:
-                raise ConfigError(f"config key '{key}.file': required when extractor is 'file'")
-        elif extractor in builtin():
-            if extractor == "profiles" and fs.get("layer") not in (None, "profile_summary", "profiles"):
-                raise ConfigError(f"config key '{key}.layer': profiles has the layers profile_summary and "
-                                  f"profiles, not '{fs['layer']}'")
+        if extractor in builtin():
+            if (check := EXTRACTORS[extractor].check) is not None:
+                check(fs, key)
             if fs.get("tta") and not EXTRACTORS[extractor].tta:
                 raise ConfigError(f"config key '{key}.tta': {extractor} are measured, not learned: "
                                   "no test-time augmentation")
@@ -215,31 +211,25 @@ def _check_references(config: dict[str, Any]) -> None:
                     f"(known: {known})"
                 )
         else:
-            known = ", ".join([*builtin(), "file", *sorted(models)])
+            known = ", ".join([*builtin(), *sorted(models)])
             raise ConfigError(
                 f"config key '{key}.extractor': unknown feature extractor '{extractor}' (known: {known})"
             )
     for name, model in models.items():
-        if model["kind"] == "backbone" and "backbone" not in model:
-            raise ConfigError(f"config key 'models.{name}.backbone': required for kind 'backbone'")
+        if (check := EXTRACTORS[model["kind"]].check) is not None:
+            check(model, f"models.{name}")
+    from .acquire.sources import SOURCES
+
     source = config["source"]
-    if source["kind"] == "local":
-        directory = source["local"].get("directory")
-        if not directory:
-            raise ConfigError("config key 'source.local.directory': required for source 'local'")
-        if not os.path.isdir(directory):
-            raise ConfigError(f"config key 'source.local.directory': {directory} does not exist or is not a folder")
-    elif source["kind"] != "demo" and not config["catalog"].get("path") and not config["catalog"].get("sql"):
+    kind = SOURCES[source["kind"]]
+    if kind.check is not None:
+        kind.check(source.get(kind.name, {}), f"source.{kind.name}")
+    elif kind.catalog is None and not config["catalog"].get("path") and not config["catalog"].get("sql"):
         raise ConfigError("config key 'catalog.path': a catalog is required for source "
                           f"'{source['kind']}'")
     for name, model in models.items():
-        if model["kind"] == "keras" and not model.get("path"):
-            raise ConfigError(f"config key 'models.{name}.path': required for kind 'keras' (your .keras file)")
         if model.get("path") and not os.path.isfile(model["path"]):
             raise ConfigError(f"config key 'models.{name}.path': {model['path']} not found")
-    for name, fs in config["features"].items():
-        if fs.get("extractor") == "file" and not os.path.exists(fs["file"]):
-            raise ConfigError(f"config key 'features.{name}.file': {fs['file']} not found")
     jobs = clustering_jobs(config)
     if not jobs:
         raise ConfigError("config key 'clustering': no clustering job is configured")

@@ -43,12 +43,14 @@ class Registry(Mapping[str, T]):
         return entry
 
     def load(self, package: str, modules: Sequence[str], attribute: str) -> None:
-        """Register ``<package>.<module>.<attribute>`` of every built-in module, then the plugins'
-        (after the built-ins, so a plugin may replace one)."""
+        """Register ``<package>.<module>.<attribute>`` (an entry, or a tuple of entries) of every
+        built-in module, then the plugins' (after the built-ins, so a plugin may replace one)."""
         from .plugins import load_plugins
 
         for module in modules:
-            self.register(getattr(import_module(f"{package}.{module}"), attribute))
+            value = getattr(import_module(f"{package}.{module}"), attribute)
+            for entry in value if isinstance(value, tuple) else (value,):
+                self.register(entry)
         load_plugins()
 
     def __getitem__(self, name: str) -> T:

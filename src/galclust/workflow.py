@@ -17,7 +17,7 @@ from .acquire.sources import SOURCES
 from .catalog import batch_names, batch_rows, load_catalog, rows_digest
 from .config import ClusteringJob, clustering_jobs, config_hash, validate_config
 from .errors import ConfigError
-from .extractors import EXTRACTORS
+from .extractors import EXTRACTORS, ExtractorKind, kind_for
 from .methods import METHODS
 from .methods._scale import check_method_fits
 from .stages.extract import TTA_SUFFIX, split_store_name
@@ -97,17 +97,17 @@ class Plan:
             if "from" in fs or isinstance(pca, bool) or not isinstance(pca, int):
                 continue
             n = self.n_rows(name)
-            if fs["extractor"] == "file":
+            kind = self.kind_of(name)
+            if kind.shape is not None and kind.origin is not None:  # the user's own file: its columns
                 width = self.file_shape(name)[1]
                 if pca > width:
                     raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but "
-                                      f"{fs['file']} has {width} columns")
+                                      f"{kind.origin(fs, f'features.{name}')} has {width} columns")
                 continue
             if pca > n:
                 raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but the "
                                   f"catalog has {n} galaxies")
             model = self.model_of(fs["extractor"]) or {}
-            kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
             width = kind.width(fs, model, self.config["preprocess"]["size"])
             if width is not None and pca > width:
                 raise ConfigError(f"config key 'features.{name}.pca': {pca} components asked for, but "
@@ -133,8 +133,17 @@ class Plan:
     def extractor_of(self, name: str) -> str:
         return str(self.features[self.root(name)]["extractor"])
 
+    def kind_of(self, name: str) -> ExtractorKind:
+        """The extractor entry behind a feature set (a view's: its root's)."""
+        extractor = self.extractor_of(name)
+        return kind_for(self.config["models"].get(extractor), extractor)
+
     def has_images(self, name: str) -> bool:
-        return self.extractor_of(name) != "file"
+        return self.kind_of(name).images
+
+    def feature_inputs(self, name: str) -> list[str]:
+        """Files a feature set not computed from images reads instead of batch stores (its file)."""
+        return self.kind_of(name).inputs(self.features[name])
 
     def user_ids(self, name: str) -> list[str]:
         """The ids file of a user's feature file (``features.<fs>.ids``), an input of the jobs that
@@ -154,8 +163,8 @@ class Plan:
         for name in self.features:
             n = self.n_rows(name)
             root = self.features[self.root(name)]
-            where = (f"{root['file']} (features.{self.root(name)}.file)" if root.get("extractor") == "file"
-                     else self.catalog_name())
+            origin = self.kind_of(name).origin
+            where = origin(root, f"features.{self.root(name)}") if origin is not None else self.catalog_name()
             if n == 0:
                 raise ConfigError(f"{where}: no rows; feature set '{name}' needs at least 2 galaxies")
             if n < 2:
@@ -199,38 +208,10 @@ class Plan:
             raise ConfigError(f"{paths.RESULTS}: not writable ({target.resolve()} is read-only for this user)")
 
     def file_shape(self, name: str) -> tuple[int, int]:
-        """(rows, columns) of a user feature file, read from its header; errors name the key."""
-        import numpy as np
-
-        fs = self.features[name]
-        path, key = fs["file"], f"features.{name}.file"
-        try:
-            if path.endswith(".npy"):
-                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-            elif path.endswith(".zarr"):
-                from .store import open_store
-
-                shape = open_store(path)["features"].shape
-            else:
-                from .tables import read_table
-
-                table = read_table(path)
-                shape = (len(table), len([c for c in table.colnames if c != "id"]))
-        except Exception as exc:  # any unreadable file: one line naming it
-            raise ConfigError(f"config key '{key}': cannot read {path} ({' '.join(str(exc).split())[:200]})") from None
-        if len(shape) != 2:
-            raise ConfigError(f"config key '{key}': {path} holds an array of shape {tuple(shape)}; expected "
-                              "galaxies × features (2-D)")
-        if fs.get("ids"):
-            ids_path = fs["ids"]
-            try:
-                n_ids = (len(np.load(ids_path, mmap_mode="r", allow_pickle=False)) if ids_path.endswith(".npy")
-                         else len(__import__("galclust.tables", fromlist=["read_table"]).read_table(ids_path)))
-            except Exception as exc:
-                raise ConfigError(f"config key 'features.{name}.ids': cannot read {ids_path} ({exc})") from None
-            if n_ids != shape[0]:
-                raise ConfigError(f"config key 'features.{name}.ids': {n_ids} ids for the {shape[0]} rows of {path}")
-        return int(shape[0]), int(shape[1])
+        """(rows, columns) of a feature set's own file (its extractor's ``shape``); errors name the key."""
+        shape = self.kind_of(name).shape
+        assert shape is not None, f"feature set '{name}' has no file of its own"
+        return shape(self.features[self.root(name)], f"features.{self.root(name)}")
 
     # -- galaxies and batches -------------------------------------------------
     @property
@@ -286,7 +267,7 @@ class Plan:
     def _extracted(self, name: str) -> bool:
         """Whether a feature set is extracted from the images (not a view, not a user's file)."""
         fs = self.features[name]
-        return "from" not in fs and fs["extractor"] != "file"
+        return "from" not in fs and self.kind_of(name).images
 
     def extractors(self) -> list[str]:
         """Feature stores (extractor, ``-d4`` with TTA) used by image-based feature sets."""
@@ -303,10 +284,7 @@ class Plan:
         files, or extractors read whole such as morphometrics' imputation)."""
         if not self._extracted(name):
             return False
-        fs = self.features[name]
-        model = self.model_of(self.store_name(name))
-        kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
-        return kind.read is None
+        return self.kind_of(name).read is None
 
     @cached_property
     def projected(self) -> list[str]:
@@ -347,9 +325,7 @@ class Plan:
         return self.config["models"].get(split_store_name(store_or_extractor)[0])
 
     def uses_gpu(self, store: str) -> int:
-        model = self.model_of(store)
-        kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[split_store_name(store)[0]]
-        return int(kind.uses_gpu)
+        return int(kind_for(self.model_of(store), split_store_name(store)[0]).uses_gpu)
 
     def trained_models(self) -> list[str]:
         """Models the workflow trains (a kind with a trainer, no ``path`` given)."""
@@ -425,7 +401,7 @@ class Plan:
     def n_rows(self, name: str) -> int:
         """Galaxies in a feature set: the catalog's, or the rows of a user's feature file."""
         root = self.root(name)
-        if self.features[root]["extractor"] != "file":
+        if self.kind_of(root).shape is None:
             return len(self.catalog)
         return self.file_shape(root)[0]
 

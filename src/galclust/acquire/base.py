@@ -34,4 +34,10 @@ class Source:
     #: (the source's own block) -> how preprocess decodes its raw files, None for plain images
     read_options: Callable[[Mapping[str, Any]], dict[str, Any] | None] = lambda block: None
     schema: Mapping[str, Any] | None = None
+    #: (the validated config) -> the catalog, standardised, when ``catalog.path`` and
+    #: ``catalog.sql`` are not given (the demo draws one, a folder is scanned); None: a
+    #: catalog file is required
+    catalog: Callable[[Mapping[str, Any]], Any] | None = None
+    #: (the source's own block, its config key) -> what the schema cannot check, before any job
+    check: Callable[[Mapping[str, Any], str], None] | None = None
     description: str = ""

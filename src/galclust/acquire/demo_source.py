@@ -64,5 +64,15 @@ def fetch(rows: list[dict[str, Any]], source: Mapping[str, Any], cache_root: Pat
     return out
 
 
-SOURCE = Source("demo", fetch, needs_coordinates=False, row_settings=("n_galaxies", "class_mix"),
+def catalog(config: Mapping[str, Any]) -> Any:
+    """The demo sample drawn from the seed (``source.demo``)."""
+    from .. import demo
+    from ..catalog import standardise
+
+    block = config["source"]["demo"]
+    table = demo.draw_catalog(block["n_galaxies"], config["seed"], block.get("class_mix"))
+    return standardise(table, {"id": "id", "ra": "ra", "dec": "dec", "size": "r_e"}, "demo catalog")
+
+
+SOURCE = Source("demo", fetch, needs_coordinates=False, row_settings=("n_galaxies", "class_mix"), catalog=catalog,
                 description="the embedded demo sample, rendered with known truth")

@@ -92,3 +92,6 @@ def legacy_read_options(block: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 LEGACY = Source("legacy", fetch_legacy, read_options=legacy_read_options, description="Legacy Survey viewer cutouts (JPEG or FITS)")
+
+#: both survey sources, for the registry (galclust.acquire.sources)
+SOURCE = (SDSS, LEGACY)

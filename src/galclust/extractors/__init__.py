@@ -8,36 +8,34 @@ nothing for a built-in, which the schema accepts by name). Plugins register thro
 
 from __future__ import annotations
 
-from importlib import import_module
+from collections.abc import Mapping
+from typing import Any
 
+from ..registry import Registry
 from .base import ExtractorKind
 
-_MODULES = ("pixels", "morphometrics", "profiles", "cnn", "simclr", "backbone", "encoder", "keras_model")
+_MODULES = ("pixels", "morphometrics", "profiles", "cnn", "simclr", "backbone", "encoder", "keras_model", "userfile")
 
-EXTRACTORS: dict[str, ExtractorKind] = {}
-
-
-def register(kind: ExtractorKind) -> ExtractorKind:
-    """Add an extractor (a plugin's, or a test's toy) to the registry; returns it."""
-    EXTRACTORS[kind.name] = kind
-    return kind
+EXTRACTORS: Registry[ExtractorKind] = Registry("extractor")
+register = EXTRACTORS.register
 
 
 def builtin() -> list[str]:
     """Extractors a feature set names directly."""
-    return [name for name, kind in EXTRACTORS.items() if kind.builtin]
+    return EXTRACTORS.where(builtin=True)
 
 
 def model_kinds() -> list[str]:
     """Kinds of ``models`` entries."""
-    return [name for name, kind in EXTRACTORS.items() if not kind.builtin]
+    return EXTRACTORS.where(builtin=False)
 
 
-for _name in _MODULES:
-    register(import_module(f"{__name__}.{_name}").KIND)
+def kind_for(model: Mapping[str, Any] | None, extractor: str) -> ExtractorKind:
+    """The entry behind a feature set's ``extractor``: its model's kind (``model``: the
+    ``models.<extractor>`` settings), else the built-in of that name."""
+    return EXTRACTORS[model["kind"]] if model else EXTRACTORS[extractor]
 
-from ..plugins import load_plugins  # noqa: E402  (after the built-ins: plugins may replace them)
 
-load_plugins()
+EXTRACTORS.load(__name__, _MODULES, "KIND")
 
-__all__ = ["EXTRACTORS", "ExtractorKind", "builtin", "model_kinds", "register"]
+__all__ = ["EXTRACTORS", "ExtractorKind", "builtin", "kind_for", "model_kinds", "register"]

@@ -53,7 +53,14 @@ def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str,
     return model, result.history, training_metrics(settings, task, result), title
 
 
-KIND = ExtractorKind("backbone", builtin=False, build=build, label=label, array=layer_array,
+def check(model: Mapping[str, Any], key: str) -> None:
+    from ..errors import ConfigError
+
+    if "backbone" not in model:
+        raise ConfigError(f"config key '{key}.backbone': required for kind 'backbone'")
+
+
+KIND = ExtractorKind("backbone", builtin=False, build=build, label=label, array=layer_array, check=check,
                      model_files=model_files, train=train, trains=lambda model: bool(model.get("fine_tune")),
                      train_keys=("backbone", "weights", "input_size"), needs_target=True, uses_gpu=True,
                      description="a keras.applications network with ImageNet, random or local weights, "

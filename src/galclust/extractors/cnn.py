@@ -16,8 +16,6 @@ def build_keras(model: Mapping[str, Any], model_path: str | None, seed: int, nam
     from ..cnn import load_model
     from ..extract import KerasExtractor
 
-    if model.get("kind") == "simclr":
-        from .. import ssl  # noqa: F401  (registers the custom layers before loading)
     return KerasExtractor(load_model(model_path), dict(model["layers"]), name=name,  # type: ignore[arg-type]
                           batch_size=model["batch_size"])
 

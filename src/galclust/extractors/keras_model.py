@@ -25,5 +25,12 @@ def build(model: Mapping[str, Any], model_path: str | None, seed: int, name: str
                           input_scaling=model.get("input_scaling") or "unit", input_size=model.get("input_size"))
 
 
-KIND = ExtractorKind("keras", builtin=False, build=build, label=lambda m: "Keras", array=layer_array,
+def check(model: Mapping[str, Any], key: str) -> None:
+    from ..errors import ConfigError
+
+    if not model.get("path"):
+        raise ConfigError(f"config key '{key}.path': required for kind 'keras' (your .keras file)")
+
+
+KIND = ExtractorKind("keras", builtin=False, build=build, label=lambda m: "Keras", array=layer_array, check=check,
                      uses_gpu=True, description="your own saved .keras network, cut at named layers")

@@ -16,7 +16,7 @@ def build(model, model_path, seed, name):  # type: ignore[no-untyped-def]  # noq
     return MorphometricExtractor()
 
 
-def read(stores: Sequence[str], fs: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:  # noqa: ARG001
+def read(stores: Sequence[str], fs: Mapping[str, Any], name: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: ARG001
     """A handful of numbers per galaxy: read whole to impute failed measurements with the
     sample's medians (the extractor stores the placeholder mask beside them)."""
     from ..morphometrics import impute_median_mask

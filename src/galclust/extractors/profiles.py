@@ -29,6 +29,15 @@ def width(fs: Mapping[str, Any], model: Mapping[str, Any], size: int) -> int:  #
     return len(SUMMARY_NAMES) if array(fs) == "profile_summary" else len(feature_names())
 
 
+def check(fs: Mapping[str, Any], key: str) -> None:
+    """Its two layers only."""
+    from ..errors import ConfigError
+
+    if fs.get("layer") not in (None, "profile_summary", "profiles"):
+        raise ConfigError(f"config key '{key}.layer': profiles has the layers profile_summary and "
+                          f"profiles, not '{fs['layer']}'")
+
+
 KIND = ExtractorKind("profiles", builtin=True, build=build, label=lambda m: "Profiles", array=array, width=width,
-                     standardise=True, tta=False,
+                     standardise=True, tta=False, check=check,
                      description="radial, colour, Fourier-mode and residual profiles (best on real SDSS images)")

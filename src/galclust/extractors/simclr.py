@@ -28,6 +28,13 @@ def train(images: np.ndarray, targets: np.ndarray | None, settings: Mapping[str,
     return model, history, metrics, "contrastive (NT-Xent) training"
 
 
-KIND = ExtractorKind("simclr", builtin=False, build=build_keras, label=lambda m: "SimCLR", array=layer_array,
+def build(model: Mapping[str, Any], model_path: str | None, seed: int, name: str) -> Any:
+    """The trained network cut at its layers, its custom layers registered first."""
+    from .. import ssl  # noqa: F401  (registers the custom layers before loading)
+
+    return build_keras(model, model_path, seed, name)
+
+
+KIND = ExtractorKind("simclr", builtin=False, build=build, label=lambda m: "SimCLR", array=layer_array,
                      train=train, monitors=True, uses_gpu=True, batch_sizes=(64, 512),
                      description="the reference network trained self-supervised")

@@ -20,10 +20,10 @@ def split_store_name(store: str) -> tuple[str, bool]:
 def make_extractor(store: str, model: dict[str, Any] | None, model_path: PathLike | None, seed: int) -> Any:
     """The extractor behind a feature-store name: a built-in (``model`` None) or a model's
     kind, wrapped in dihedral averaging for ``-d4`` stores."""
-    from ..extractors import EXTRACTORS
+    from ..extractors import kind_for
 
     name, tta = split_store_name(store)
-    kind = EXTRACTORS[name] if model is None else EXTRACTORS[model["kind"]]
+    kind = kind_for(model, name)
     extractor = kind.build(model or {}, str(model_path) if model_path else None, seed, name)
     if tta:
         from ..extract import DihedralAverage

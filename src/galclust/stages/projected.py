@@ -89,7 +89,7 @@ def extract_projected(store: str, fs: dict[str, Any], model: dict[str, Any] | No
                       dtype: str, out: PathLike) -> None:
     """One batch's features of one feature set, projected: only ``c`` values a galaxy are written."""
     from ..extract import extract_store
-    from ..extractors import EXTRACTORS
+    from ..extractors import kind_for
     from ..projection import FeatureProjection
     from .extract import make_extractor
 
@@ -97,7 +97,7 @@ def extract_projected(store: str, fs: dict[str, Any], model: dict[str, Any] | No
         from ..precision import enable_mixed_precision
 
         enable_mixed_precision()
-    kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
+    kind = kind_for(model, fs["extractor"])
     projector = ProjectedExtractor(make_extractor(store, model, model_path, seed), kind.array(fs),
                                    FeatureProjection.load(projection_dir), dtype)
     extract_store(image_store, out, projector, dtype=dtype, attrs={

@@ -12,7 +12,6 @@ import numpy as np
 from ..errors import GalclustError
 from ..store import count_rows, create_store, iter_blocks, read_ids, row_width
 from .common import PathLike, placeholder_figure, provenance
-from .userfeatures import load_user_features
 
 log = logging.getLogger(__name__)
 Blocks = Callable[[], Iterable[np.ndarray]]
@@ -47,19 +46,15 @@ def raw_features(name: str, fs: dict[str, Any], model: dict[str, Any] | None,
     """(ids, rows, columns, blocks, label prefix, z-score?) of a feature set's raw features:
     streamed from the batch stores, read whole where the extractor says so, or a file. z-score:
     the feature set's ``standardise`` if set, else its extractor's default (none for files)."""
-    from ..extractors import EXTRACTORS
+    from ..extractors import kind_for
 
     chosen = fs.get("standardise")
-    if fs["extractor"] == "file":
-        ids, X = load_user_features(fs, name)
-        return (ids, len(X), X.shape[1], in_memory_blocks(X), fs.get("label", Path(fs["file"]).stem),
-                bool(chosen))
-    kind = EXTRACTORS[model["kind"]] if model else EXTRACTORS[fs["extractor"]]
+    kind = kind_for(model, fs["extractor"])
     standardise = kind.standardise if chosen is None else bool(chosen)
-    prefix = kind.label(model or {})
+    prefix = kind.label(model or fs)
     stores = [str(p) for p in feature_stores]
     if kind.read is not None:
-        ids, X = kind.read(stores, fs)
+        ids, X = kind.read(stores, fs, name)
         return ids, len(X), X.shape[1], in_memory_blocks(X), prefix, standardise
     array = kind.array(fs)
     ids = np.concatenate([read_ids(p) for p in stores]) if stores else np.array([], str)
