@@ -354,7 +354,7 @@ def load_assigner(directory: str | os.PathLike[str]) -> Assigner:
         obj = KNNAssigner(meta["k"], outlier_quantile=meta["outlier_quantile"],
                           scale_sample=meta["scale_sample"], seed=meta["seed"], index_params=meta["index_params"])
         obj.labels_, obj.threshold_, obj.index_ = arr("labels"), meta["threshold"], index
-    elif kind == "hdbscan":
+    elif kind == "hdbscan":  # a saved assigner's format (assigner.json), not a method name
         obj = HDBSCANAssigner(meta["min_samples"], outlier_quantile=meta["outlier_quantile"],
                               seed=meta["seed"], index_params=meta["index_params"])
         obj.labels_, obj.core_, obj.cluster_labels_, obj.scale_ = (

@@ -261,7 +261,7 @@ def build_backbone(
     path: Path | None = None
     if kind == "imagenet":
         path = imagenet_weights_path(name)
-    elif kind == "file":
+    elif kind == "file":  # a weights setting (imagenet, random or a file), not the file extractor
         path = Path(os.fspath(weights)).expanduser()  # type: ignore[arg-type]
         if not str(path).endswith(WEIGHT_SUFFIXES):
             raise ConfigError(
