@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from ._scale import EXACT, as_features, canonical_labels, check_fits, choose_route, log_route, microclusters
-from ._ward import ward_cut, ward_linkage
 from .base import ClusteringResult, Method
 
 NAME = "agglomerative"
@@ -61,6 +60,8 @@ def fit(X: np.ndarray, params: Mapping[str, Any], seed: int) -> ClusteringResult
     n_micro = int(params.get("n_microclusters", N_MICRO))
     log_route(NAME, chosen, n, d, f"ward on {min(n_micro, n)} weighted k-means micro-clusters")
     centres, weights, assign = microclusters_of(X, params, seed)
+    from ._ward import ward_cut  # numba: imported by the jobs that merge micro-clusters only
+
     micro_labels = ward_cut(centres, weights, k)
     labels = canonical_labels(micro_labels[assign])
     info = {"route": chosen, "n_microclusters": int(len(centres))}
@@ -73,6 +74,8 @@ def tree_units(X: np.ndarray, params: Mapping[str, Any], seed: int) -> tuple[np.
     if route(params, *X.shape) == EXACT:
         return None
     centres, weights, assign = microclusters_of(as_features(X), params, seed)
+    from ._ward import ward_linkage
+
     return ward_linkage(centres, weights), assign
 
 

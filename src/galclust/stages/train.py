@@ -63,6 +63,10 @@ def train_model(model_name: str, kind: str, settings: dict[str, Any], seed: int,
     from ..extractors import EXTRACTORS
     from ..plots import loss_history
 
+    from ..tfthreads import pin_threads
+
+    # first, before any TensorFlow operation: the weights depend on the pools' size
+    pin_threads(int(settings.get("threads", 2)))
     trainer = EXTRACTORS[kind]
     if trainer.train is None:
         raise ConfigError(f"config key 'models.{model_name}.kind': {kind} models are not trained here")
