@@ -155,3 +155,15 @@ def test_a_large_map_is_fitted_on_a_sample_and_the_rest_placed_by_neighbours() -
     fitted, _ = map_xy(X[rows], {**settings, "sample": 1000}, seed=3)
     np.testing.assert_array_equal(xy[rows], fitted)
     assert adjusted_rand_score(truth, KMeans(3, n_init=4, random_state=0).fit_predict(xy)) > 0.95
+
+
+def test_a_one_column_feature_set_is_mapped_on_a_line() -> None:
+    """A 1-D view (a plugin reducer's, an LDA of two classes) has nothing to embed: t-SNE's PCA
+    start cannot make two columns of it, so the map is the feature itself against zero."""
+    from galclust.stages.maps import map_xy
+
+    X = np.arange(12, dtype=np.float64).reshape(-1, 1)
+    xy, how = map_xy(X, {"method": "tsne", "perplexity": 5, "n_neighbors": 5}, seed=0)
+    assert xy.shape == (12, 2) and xy.dtype == np.float32
+    assert np.array_equal(xy[:, 0], X[:, 0]) and not xy[:, 1].any()
+    assert "on a line" in how

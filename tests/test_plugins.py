@@ -78,3 +78,68 @@ def test_without_the_plugin_its_names_are_unknown(tmp_path):
     )
     assert result.returncode != 0
     assert "config key 'clustering.toythreshold'" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_a_plugins_catalog_reducer_diagnostic_and_assigner_run_through_the_workflow(tmp_path):
+    """The second half of the recipes: a source that makes its own catalog, a reducer (a view),
+    a method's diagnostic figure and its assigner, each one registration in the toy module."""
+    site = tmp_path / "site"
+    site.mkdir()
+    install_plugin(site)
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+    def run(work, config):
+        path = write_config(work / "config.yaml", config)
+        return subprocess.run(
+            [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+             "--configfile", str(path), "--cores", "2"], capture_output=True, text=True, env=env, cwd=work,
+            timeout=900)
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    config = {
+        "seed": 1,
+        "source": {"kind": "toycatalog", "cache_dir": "cache", "toycatalog": {"n_galaxies": 20}},
+        "catalog": {"truth": ["shape"]},  # no path: the source's catalog hook draws it
+        "batch_size": 10,
+        "features": {"toy": {"extractor": "toybright", "pca": False},
+                     "toy_first": {"from": "toy", "reduce": {"method": "toyfirst", "n_components": 1},
+                                   "methods": ["toyranks"]}},
+        "clustering": {"toyranks": {"k": [2, 3]}},
+    }
+    result = run(ref, config)
+    assert result.returncode == 0, result.stderr[-4000:]
+    shapes = ["bright", "faint"] * 10
+    catalog = read_table(ref / "results/catalog.ecsv")
+    assert list(catalog["id"]) == [f"t{i:02d}" for i in range(20)]
+    for fs in ("toy", "toy_first"):
+        labels = read_table(ref / f"results/clustering/{fs}/toyranks-k2/labels.ecsv")
+        assert adjusted_rand_score(shapes, labels["label"]) == 1.0
+    # the reducer's view: its first column scaled to unit range
+    from galclust.store import read_array
+
+    view = read_array(ref / "results/features/toy_first/reduced.zarr", "features")
+    assert view.shape == (20, 1) and np.ptp(view[:, 0]) == pytest.approx(1.0)
+    # the diagnostic: measured by the cluster jobs, drawn in the information figure's place
+    import json
+
+    metrics = json.loads((ref / "results/clustering/toy/toyranks-k3/metrics.json").read_text())
+    assert metrics["toy_spread"] > 0
+    assert (ref / "results/features/toy/information.png").stat().st_size > 5000
+
+    # new galaxies placed into the reference's clusters by the method's own assigner (1-NN)
+    new = tmp_path / "new"
+    new.mkdir()
+    config["source"]["toycatalog"]["n_galaxies"] = 6
+    config["assign"] = {"reference": str(ref / "results")}
+    result = run(new, config)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assigned = read_table(new / "results/assigned/toy/toyranks-k2/assigned.ecsv")
+    reference = read_table(ref / "results/clustering/toy/toyranks-k2/labels.ecsv")
+    # the same images as reference galaxies t00..t05: each gets its twin's label
+    assert list(assigned["id"]) == [f"t{i:02d}" for i in range(6)]
+    assert list(assigned["label"]) == list(reference["label"][:6])
+    # by the toy's own assigner, one nearest neighbour: every vote is unanimous (the default
+    # 15-neighbour vote would give the ten identical disks of a shape 10 of 15 votes)
+    assert set(np.asarray(assigned["confidence"]).tolist()) == {1.0}

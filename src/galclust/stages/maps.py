@@ -33,6 +33,8 @@ def map_xy(X: np.ndarray, settings: dict[str, Any], seed: int) -> tuple[np.ndarr
     """
     if X.shape[1] == 2:
         return X.astype(np.float32), "the feature set itself"
+    if X.shape[1] == 1:  # nothing to embed (t-SNE's PCA start needs two columns): the feature on a line
+        return np.column_stack([X[:, 0], np.zeros(len(X))]).astype(np.float32), "the feature set itself, on a line"
     from ..reducers import REDUCERS
 
     method = settings["method"]
