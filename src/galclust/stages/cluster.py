@@ -22,9 +22,8 @@ def cluster(fs_name: str, job: ClusteringJob | dict[str, Any], seed: int, reduce
     clustering, or its fields as a rule's ``params`` carry it (:meth:`galclust.workflow.Plan.cluster_params`)."""
     from ..cluster import fit_predict, scores
 
-    spec = job if isinstance(job, ClusteringJob) else ClusteringJob(**job)
-    job_name, method, params = spec.name, spec.method, spec.params
-    job = ClusteringJob(job_name, method, dict(params))
+    job = job if isinstance(job, ClusteringJob) else ClusteringJob(**job)
+    job_name, method, params = job.name, job.method, job.params
     X, ids = read_array(reduced, "features"), read_ids(reduced)
     result = fit_predict(X, job, seed)
     made_by = provenance({"method": method, "params": params, "seed": seed})
