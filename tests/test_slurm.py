@@ -95,13 +95,20 @@ def runs(slurm, tmp_path_factory):
 
     (slurm workdir, its log, SLURM's view of its jobs, local workdir, its log, timings)
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     base = tmp_path_factory.mktemp("slurm-vs-local")
-    sl, sl_seconds = run_snakemake(base / "slurm", slurm.env, "--profile", str(PROFILE))
-    sl_log = sl.stdout + sl.stderr
-    assert sl.returncode == 0, f"SLURM run failed:\n{sl_log[-6000:]}\n{slurm.logs()}"
-    # what SLURM itself recorded, right away (finished jobs stay in squeue for MinJobAge)
-    queue = slurm.run("squeue", "--states=all", "--noheader", "--format=%i|%T|%P|%N|%j").stdout
-    local, local_seconds = run_snakemake(base / "local", dict(os.environ), "--cores", "2")
+    # side by side: the SLURM run mostly waits (job start-ups, status checks), the local one
+    # computes; their results must still be the same bytes
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        slurm_run = pool.submit(run_snakemake, base / "slurm", slurm.env, "--profile", str(PROFILE))
+        local_run = pool.submit(run_snakemake, base / "local", dict(os.environ), "--cores", "2")
+        sl, sl_seconds = slurm_run.result()
+        sl_log = sl.stdout + sl.stderr
+        assert sl.returncode == 0, f"SLURM run failed:\n{sl_log[-6000:]}\n{slurm.logs()}"
+        # what SLURM itself recorded, right away (finished jobs stay in squeue for MinJobAge)
+        queue = slurm.run("squeue", "--states=all", "--noheader", "--format=%i|%T|%P|%N|%j").stdout
+        local, local_seconds = local_run.result()
     assert local.returncode == 0, f"local run failed:\n{(local.stdout + local.stderr)[-6000:]}"
     timings = {"slurm_s": round(sl_seconds, 1), "local_s": round(local_seconds, 1)}
     (base / "timings.json").write_text(json.dumps(timings))
