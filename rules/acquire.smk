@@ -26,6 +26,9 @@ rule acquire:
         "logs/acquire/{batch}.log",
     benchmark:
         "benchmarks/acquire/{batch}.tsv"
+    # the critical path (acquire, preprocess, train_model, extract, reduce, cluster) runs
+    # before the figures whenever both are ready: the network starts training sooner
+    priority: 4
     conda:
         "../envs/core.yaml"
     resources:
@@ -49,6 +52,7 @@ rule preprocess:
         "logs/preprocess/{batch}.log",
     benchmark:
         "benchmarks/preprocess/{batch}.tsv"
+    priority: 4
     conda:
         "../envs/core.yaml"
     params:

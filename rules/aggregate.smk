@@ -79,10 +79,12 @@ rule compare:
         "logs/compare.log",
     benchmark:
         "benchmarks/compare.tsv"
+    priority: 1
     conda:
         "../envs/core.yaml"
-    # the last job of a run, alone: its pairs of clusterings are scored two at a time
-    threads: 2
+    # one core, and before the figures: started as soon as the last clustering ends, it runs
+    # beside the remaining figures instead of waiting for two free cores at the end
+    threads: 1
     params:
         truth=PLAN.config["catalog"]["truth"],
         families=PLAN.view_families(),

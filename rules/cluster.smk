@@ -8,6 +8,7 @@ rule cluster:
         "logs/cluster/{fs}/{job}.log",
     benchmark:
         "benchmarks/cluster/{fs}/{job}.tsv"
+    priority: 1
     conda:
         "../envs/core.yaml"
     resources:

@@ -25,6 +25,7 @@ rule train_model:
         "logs/train_model/{model}.log",
     benchmark:
         "benchmarks/train_model/{model}.tsv"
+    priority: 4
     conda:
         "../envs/tensorflow.yaml"
     # TensorFlow's pools are fixed by train.threads (2), but keep ~1.3 cores busy on small
@@ -59,11 +60,13 @@ rule extract:
         "logs/extract/{extractor}/{batch}.log",
     benchmark:
         "benchmarks/extract/{extractor}/{batch}.tsv"
+    priority: 3
     conda:
         "../envs/tensorflow.yaml"
-    # a network's thread pools use two cores; pixels, profiles and morphometrics one, so
-    # claiming two for them kept the demo's other core idle during 16 extractions
-    threads: lambda w: 2 if PLAN.uses_gpu(w.extractor) else 1
+    # one core: a network's features are the same bytes on one thread or two (measured), and
+    # two batches side by side beat one on two threads (importing TensorFlow is most of a
+    # demo batch); a profile's set-threads gives big batches more
+    threads: 1
     resources:
         gpu=lambda w: PLAN.uses_gpu(w.extractor),
         mem_mb=4000,
@@ -100,6 +103,7 @@ rule reduce:
     wildcard_constraints:
         # projected feature sets are gathered instead (rules/projected.smk)
         fs=PLAN.fs_pattern(projected=False),
+    priority: 2
     conda:
         "../envs/core.yaml"
     resources:

@@ -3,5 +3,5 @@
 from _run import run  # scripts/_run.py: galclust from this checkout, the job's log
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-run(smk, "stages.catalog:catalog",
+run(smk, "stages.catalog:catalog", foreground=True,
     settings=smk.params.settings, out=smk.output[0])

@@ -273,6 +273,9 @@ def test_progress_lines_say_rate_and_time_left(caplog):
     assert lines[1] == "extract enc: 200/400 galaxies (50 %), 10.0/s, 20s so far, 20s left"
     assert lines[-1] == "extract enc: 400/400 galaxies (100 %), 10.0/s, 40s so far, 0s left"
     assert duration(185) == "3m05s" and duration(3725) == "1h02m"
+    slow = ProgressLog("training", 8, unit="epochs", clock=iter([0.0, 31.0]).__next__)
+    slow.done = 1
+    assert slow.line() == "training: 1/8 epochs (12 %), 31s each, 31s so far, 3m37s left"
 
 
 @pytest.mark.slow

@@ -37,7 +37,7 @@ class FakeSnakemake:
 def test_each_script_calls_its_stage_with_keywords_that_fit(script, monkeypatch):
     called: dict[str, Any] = {}
 
-    def bind(smk, stage, **kwargs):
+    def bind(smk, stage, *, foreground=False, **kwargs):
         module, _, function = stage.partition(":")
         func = getattr(importlib.import_module(f"galclust.{module}"), function)
         inspect.signature(func).bind(**kwargs)  # raises on a missing or unknown argument
@@ -66,3 +66,22 @@ print(sorted(m for m in ("tensorflow", "matplotlib", "keras") if m in sys.module
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
     assert (tmp_path / "job.log").is_file()
+
+
+@pytest.mark.parametrize("foreground, raised", [(True, 0), (False, runner.BACKGROUND_NICENESS)])
+def test_jobs_off_the_training_path_yield_the_cpu(tmp_path, foreground, raised):
+    """Jobs that feed the training keep their priority; any other job is niced, so that on a
+    workstation the network trains on the cores it can use and the rest fill what it leaves."""
+    code = f"""
+import os, sys
+sys.path.insert(0, {str(SCRIPTS)!r})
+from _run import run
+class Smk:
+    log = [{str(tmp_path / 'job.log')!r}]
+    output = []
+before = os.nice(0)
+run(Smk(), "stages.cluster:ClusteringJob", foreground={foreground}, name="kmeans-k2", method="kmeans", params={{}})
+print(os.nice(0) - before)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout.strip()) == raised, out.stdout + out.stderr

@@ -21,7 +21,7 @@ def duration(seconds: float) -> str:
 
 @dataclass
 class ProgressLog:
-    """``label: done/total unit (pct), rate/s, time left``; ``clock`` is injectable for tests."""
+    """``label: done/total unit (pct), rate/s (or time each), time left``; ``clock`` is injectable for tests."""
 
     label: str
     total: int
@@ -47,7 +47,9 @@ class ProgressLog:
         rate = self.done / elapsed if elapsed > 0 else 0.0
         share = f" ({100 * self.done / self.total:.0f} %)" if self.total else ""
         left = duration((self.total - self.done) / rate) if rate > 0 and self.done < self.total else "0s"
-        return (f"{self.label}: {self.done}/{self.total} {self.unit}{share}, {rate:.1f}/s, "
+        # below 0.1 per second (an epoch, a slow batch) the time per item says more than 0.0/s
+        pace = f"{rate:.1f}/s" if rate >= 0.1 or rate == 0 else f"{duration(1 / rate)} each"
+        return (f"{self.label}: {self.done}/{self.total} {self.unit}{share}, {pace}, "
                 f"{duration(elapsed)} so far, {left} left")
 
     def finish(self) -> None:

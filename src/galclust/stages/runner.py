@@ -10,16 +10,27 @@ rule's log file. Outputs stay atomic: the stages write them through :mod:`galclu
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Sequence
 from typing import Any
 
 from ..logs import job_log
 
+#: The niceness of a job that does not feed the network's training. A network keeps only about
+#: 1.3 cores busy, so on a workstation it shares them with the jobs that need no network; at
+#: equal priority they slowed its training by half (demo: 165 s alone, 243 s shared). Niced,
+#: they take what it leaves. Under SLURM each job has its own cores and this changes nothing.
+BACKGROUND_NICENESS = 10
 
-def run(smk: Any, stage: str, **kwargs: Any) -> Any:
+
+def run(smk: Any, stage: str, *, foreground: bool = False, **kwargs: Any) -> Any:
     """Call ``galclust.stages.<module>.<function>`` (``stage`` as ``"module:function"``) with
-    ``kwargs`` in the log of the Snakemake job ``smk`` (its first log file)."""
+    ``kwargs`` in the log of the Snakemake job ``smk`` (its first log file). ``foreground``: the
+    job is on the way to the training (catalog, cutouts, preprocessing, training) and keeps
+    normal priority; any other job yields the CPU to those (:data:`BACKGROUND_NICENESS`)."""
     module, _, function = stage.partition(":")
+    if not foreground:
+        os.nice(BACKGROUND_NICENESS)
     with job_log(smk.log[0], smk.output):
         func = getattr(importlib.import_module(f"galclust.{module}"), function or module.rpartition(".")[2])
         return func(**kwargs)
