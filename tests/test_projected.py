@@ -119,6 +119,10 @@ def projected_run(tmp_path_factory):
     config = load_yaml(TINY)
     # every galaxy in the fit: the features must then be the raw route's (tiny_run's)
     config["feature_storage"] = {"projected_above_n": 0, "fit_galaxies": 60, "dtype": "float16"}
+    # the route ends at the reduced feature sets: one clustering (and its member pages) is
+    # enough for everything downstream of them (summary, comparison, maps) to run on it
+    config["clustering"] = {"kmeans": {"k": [3], "n_init": 4}}
+    config["report"]["member_pdfs"] = ["pixels/kmeans-k3"]
     path = write_config(workdir / "config.yaml", config)
     result = snakemake(workdir, path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
