@@ -25,6 +25,10 @@ def real_run(tmp_path_factory):
     config["clustering"] = {"kmeans": {"k": [2, 3]}, "spectral": {"k": [2], "n_neighbors": 8},
                             "agglomerative": {"k": [2]}, "hdbscan": {"min_cluster_size": [8], "min_samples": 5}}
     config["report"] = {"member_pdfs": ["profiles/spectral-k2"], "similar": ["101654"]}
+    # the encoder's two feature sets (extracted, combined, mapped, scored like the others) with
+    # k-means only: every method runs on the profiles and the pixels, which the tests read
+    for fs in ("encoder", "encoder_profiles"):
+        config["features"][fs]["methods"] = ["kmeans"]
     path = write_config(work / "config.yaml", config)
     result = snakemake(work, path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]

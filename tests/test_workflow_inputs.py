@@ -89,8 +89,12 @@ def test_runs_on_sdss_and_legacy_cutouts_from_a_local_server(tmp_path):
                                download={"allowed_hosts": ["127.0.0.1"]})
         config["catalog"] = {"path": str(tmp_path / "galaxies.csv"),
                              "columns": {"id": "objid", "ra": "objra", "dec": "objdec", "size": "petro_r50"}}
-        result = snakemake(rerun, write_config(rerun / "config.yaml", config), "--cores", "2")
+        # up to the batches' cutout tables: only acquisition fetches anything
+        tables = [f"results/batches/{b}/cutouts.ecsv" for b in ("b0000", "b0001")]
+        result = snakemake(rerun, write_config(rerun / "config.yaml", config), "--cores", "2", *tables)
         assert result.returncode == 0, result.stderr[-4000:]
+        assert all((rerun / t).is_file() for t in tables)
+        assert set(Table.read(rerun / tables[0])["status"]) == {"cached"}
         assert server.total() == requests_before
 
 
