@@ -128,8 +128,13 @@ class NeighbourIndex:
             self._hnsw.set_num_threads(self.build_threads)
             # add in blocks: hnswlib copies its input; one block at a time bounds the extra memory
             step = 100_000
+            from .progress import ProgressLog
+
+            progress = ProgressLog("neighbour index (HNSW build)", n)
             for start in range(0, n, step):
                 self._hnsw.add_items(X[start:start + step], np.arange(start, min(n, start + step)))
+                progress.advance(min(n, start + step) - start)
+            progress.finish()
             self._hnsw.set_num_threads(self.query_threads)
             self._hnsw.set_ef(self.ef)
         self._row_of: dict[str, int] | None = None
@@ -270,15 +275,18 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def all_neighbours(index: NeighbourIndex, X: Any, k: int, block_rows: int = 4096
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def all_neighbours(index: NeighbourIndex, X: Any, k: int, block_rows: int = 4096,
+                   progress_interval: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest other galaxies of every indexed galaxy (itself left out).
 
     ``X`` are the rows the index was fitted on, in the same order. Returns ``(distances,
     indices)``, (n, k) float32 and int64, nearest first. Each row is queried for k+1
     neighbours and its own row dropped (or, where an exact duplicate outranks it, the
-    last). Memory: the two outputs (n*k*12 bytes) plus one block's queries.
+    last). Memory: the two outputs (n*k*12 bytes) plus one block's queries. Progress is
+    logged at most every ``progress_interval`` seconds.
     """
+    from .progress import ProgressLog
+
     X = as_features(X)
     index._check_fitted()
     if X.shape != (index.n_, index.d_):
@@ -287,10 +295,13 @@ def all_neighbours(index: NeighbourIndex, X: Any, k: int, block_rows: int = 4096
         raise ValueError(f"k must be between 1 and n - 1 = {index.n_ - 1}; got {k}")
     out_d = np.empty((index.n_, k), np.float32)
     out_i = np.empty((index.n_, k), np.int64)
+    progress = ProgressLog(f"{k} nearest neighbours", index.n_, interval=progress_interval)
     for start in range(0, index.n_, block_rows):
         stop = min(index.n_, start + block_rows)
         dist, idx = index.query(X[start:stop], k + 1)
         out_d[start:stop], out_i[start:stop] = drop_self(dist, idx, np.arange(start, stop))
+        progress.advance(stop - start)
+    progress.finish()
     return out_d, out_i
 
 

@@ -54,3 +54,28 @@ class ProgressLog:
 
     def finish(self) -> None:
         self.logger.info(self.line())
+
+
+class LogLines:
+    """A text stream for a library's progress bar (tqdm ``file=``): each line it draws, carriage
+    returns included, becomes one log record instead of control characters in the log file."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger or logging.getLogger("galclust.progress")
+
+    def write(self, text: str) -> int:
+        for part in text.replace("\r", "\n").split("\n"):
+            if part.strip():
+                self.logger.info(part.strip())
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+
+def tqdm_settings(label: str, unit: str, interval: float = 30.0) -> dict[str, object]:
+    """tqdm keywords that log ``label: done/total unit (pct), rate, time so far, time left`` at
+    most every ``interval`` seconds, like :class:`ProgressLog`."""
+    return {"disable": False, "file": LogLines(), "mininterval": interval, "ascii": True, "unit": f" {unit}",
+            "bar_format": f"{label}: {{n}}/{{total}} {unit} ({{percentage:.0f}} %), {{rate_fmt}}, "
+                          "{elapsed} so far, {remaining} left"}

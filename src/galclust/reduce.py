@@ -39,7 +39,8 @@ def _reblock(blocks: Iterable[np.ndarray], min_rows: int) -> Iterator[np.ndarray
 class ChunkedPCA:
     """PCA fitted block by block (scikit-learn style: fit, transform)."""
 
-    def __init__(self, n_components: int | float, *, max_components: int = 200, block_rows: int = 512) -> None:
+    def __init__(self, n_components: int | float, *, max_components: int = 200, block_rows: int = 512,
+                 progress_interval: float = 30.0) -> None:
         if isinstance(n_components, bool) or n_components <= 0:
             raise ValueError(f"n_components must be a positive integer or a fraction in (0, 1), got {n_components!r}")
         if isinstance(n_components, float) and not n_components < 1:
@@ -47,6 +48,7 @@ class ChunkedPCA:
         self.n_components = n_components
         self.max_components = max_components
         self.block_rows = block_rows
+        self.progress_interval = progress_interval
 
     def fit(self, blocks: BlockSource, n_samples: int, n_features: int) -> "ChunkedPCA":
         """Fit on the blocks that ``blocks()`` yields (n_samples rows in all)."""
@@ -59,9 +61,14 @@ class ChunkedPCA:
                         self.n_components, k, n_samples, n_features)
         from sklearn.decomposition import IncrementalPCA  # here: the registry's import stays light
 
+        from .progress import ProgressLog
+
         self._ipca = IncrementalPCA(n_components=k)
+        progress = ProgressLog(f"PCA fit ({n_features} features)", n_samples, interval=self.progress_interval)
         for block in _reblock(blocks(), max(k, self.block_rows)):
             self._ipca.partial_fit(block.astype(np.float64, copy=False))
+            progress.advance(len(block))
+        progress.finish()
         # Features without any variance (e.g. identical images) give 0/0 ratios.
         ratios = np.nan_to_num(self._ipca.explained_variance_ratio_, nan=0.0)
         if not ratios.any():

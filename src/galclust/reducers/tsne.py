@@ -35,6 +35,8 @@ from .base import Embedding, Reducer, label
 
 #: Above this many rows the FFT-accelerated gradient (O(n)) is used, Barnes-Hut (O(n log n)) below.
 FFT_ABOVE = 10_000
+#: iterations between two progress checks (a line at most every 30 s)
+_EVERY = 50
 #: openTSNE's fixed-cost FFT grid and interpolation buffers, generously.
 _FFT_GRID_BYTES = 64 * 2**20
 
@@ -73,6 +75,15 @@ def fit_transform(X: np.ndarray, params: Mapping[str, Any], seed: int, target: n
     lr = _learning_rate(params)
     effective = min(perplexity, (n - 1) / 3)
     chosen = route(params, n, X.shape[1])
+    from ..progress import ProgressLog
+
+    # 250 early-exaggeration iterations, then n_iter; openTSNE's callback changes no byte
+    progress = ProgressLog("t-SNE", 250 + n_iter, unit="iterations")
+
+    def report(iteration: int, error: float, embedding: Any) -> bool:
+        progress.advance(_EVERY)
+        return False  # never stop early
+
     tsne = TSNE(
         n_components=k,
         perplexity=effective,
@@ -84,8 +95,11 @@ def fit_transform(X: np.ndarray, params: Mapping[str, Any], seed: int, target: n
         n_jobs=1,  # fixed: threaded sums are not bitwise reproducible
         random_state=int(seed),
         verbose=False,
+        callbacks=report,
+        callbacks_every_iters=_EVERY,
     )
     embedding = tsne.fit(np.ascontiguousarray(X, dtype=np.float64))
+    progress.finish()
     values = np.asarray(embedding, dtype=np.float32)
     info = {
         "route": chosen,

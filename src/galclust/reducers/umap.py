@@ -30,6 +30,7 @@ import numpy as np
 
 from ..arrays import as_rows
 from ..params import float_param, int_param
+from ..progress import tqdm_settings
 from .base import Embedding, Reducer, label
 
 #: umap-learn computes exact pairwise distances below this many rows.
@@ -69,6 +70,8 @@ def fit_transform(X: np.ndarray, params: Mapping[str, Any], seed: int, target: n
         random_state=int(seed),  # also makes umap-learn single-threaded, hence reproducible
         transform_seed=int(seed),
         verbose=False,
+        # umap-learn's epoch loop is a tqdm bar: drawn as log lines, no byte of the result changes
+        tqdm_kwds=tqdm_settings("UMAP", "epochs"),
     )
     with warnings.catch_warnings():
         # "n_jobs value 1 overridden to 1 by setting random_state": the point of seeding.

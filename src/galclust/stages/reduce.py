@@ -193,7 +193,15 @@ def reduce(name: str, fs: dict[str, Any], model: dict[str, Any] | None, view: di
     if pca is None:
         reduced = np.concatenate(list(blocks())).astype(np.float32)
     else:
-        reduced = np.concatenate([pca.transform(b) for b in blocks()])
+        from ..progress import ProgressLog
+
+        progress = ProgressLog(f"{name}: PCA transform", n_rows)
+        parts = []
+        for block in blocks():
+            parts.append(pca.transform(block))
+            progress.advance(len(block))
+        progress.finish()
+        reduced = np.concatenate(parts)
     check_not_constant(name, fs, reduced)
     label = attrs["label"]
     ratios = pca.explained_variance_ratio_ if pca is not None else None
