@@ -3,11 +3,15 @@ from galclust.workflow import Plan
 
 # Validates the config (one line naming the key on error) and plans batches and targets.
 PLAN = Plan(config)
-# What only the catalog, the user's files and a reference run can tell, checked before any job by
-# the parse that plans the run; a job's own parse (a SLURM job: `--mode remote`) trusts it.
+# What only the catalog, the user's files and a reference run can tell is measured and checked
+# before any job by the parse that plans the run, and kept in .snakemake/galclust/ for the jobs'
+# own parses (a SLURM job: `--mode remote`), which trust it and never read the catalog.
 if workflow.is_main_process:
     PLAN.check()
     PLAN.check_reference()
+    PLAN.write_facts()
+else:
+    PLAN.read_facts()
 
 
 wildcard_constraints:

@@ -75,6 +75,10 @@ EXPLORER = f"{RESULTS}/explorer/index.html"
 SUMMARY = f"{RESULTS}/summary.md"
 MANIFEST = f"{RESULTS}/manifest.json"
 
+#: what the parse that plans a run measured in the catalog (galclust.workflow.facts), for the
+#: jobs' own parses; beside Snakemake's records, named by the config's hash
+PLAN_FACTS = ".snakemake/galclust/facts-{hash}.json"
+
 
 def fill(template: str, **wildcards: str) -> str:
     """A template with its wildcards filled: ``fill(LABELS, fs="pixels", job="kmeans-k6")``."""
