@@ -73,3 +73,24 @@ def tiny_run(tmp_path_factory):
     result = snakemake(workdir, config_path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
     return workdir, config_path, validate_config(config)
+
+
+def pytest_collection_finish(session):
+    """Start what a selected test would wait minutes for (tests/test_slurm.py's one-node SLURM
+    and its runs: mostly job start-ups and status checks) so that it runs beside the tests
+    collected before it. Only when such a test is selected (not under ``-m "not slow"``)."""
+    if session.config.option.collectonly:
+        return
+    for item in session.items:
+        module = getattr(item, "module", None)
+        if hasattr(module, "start_in_background") and "runs" in getattr(item, "fixturenames", ()):
+            module.start_in_background()
+            _BACKGROUND_MODULES.add(module)
+
+
+def pytest_sessionfinish(session):
+    for module in _BACKGROUND_MODULES:
+        module.stop_background()
+
+
+_BACKGROUND_MODULES: set = set()

@@ -6,7 +6,8 @@ plugin, sbatch, srun) and, for comparison, locally with --cores 2. Every job mus
 through SLURM and the results must be identical. A dry run checks what the user-facing
 profile (slurm/config.yaml) asks for. Needs root and Debian's slurmctld, slurmd,
 slurm-client and munge (tests/install-system-deps.sh; `make test` and CI run it): without them
-this test fails, saying so.
+this test fails, saying so. The cluster and both runs start in the background as soon as the
+session has collected these tests (``Background``), so their waiting overlaps the tests before.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,17 +38,82 @@ SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(l
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
+class Background:
+    """The test cluster and both runs of config/tests/slurm.yaml, started in a thread as soon as
+    the session has collected a test that reads them (conftest.py's ``pytest_collection_finish``),
+    so that their minutes of waiting (job start-ups, status checks) pass while the tests before
+    this module run. The fixtures below wait for it; nothing about the runs changes."""
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="galclust-slurm-vs-local-"))
+        self.cluster: SlurmCluster | None = None
+        self.error: str | None = None
+        self.failure: BaseException | None = None
+        self.result: tuple | None = None
+        self.procs: list[subprocess.Popen] = []
+        self.stopping = False
+        self.thread = threading.Thread(target=self._work, name="slurm-runs", daemon=True)
+
+    def _work(self) -> None:
+        try:
+            self.cluster = SlurmCluster().start()
+        except ClusterError as e:
+            self.error = f"cannot start the test SLURM cluster: {e}"
+            return
+        except BaseException as e:  # noqa: BLE001 - reported by the fixture
+            self.error = f"cannot start the test SLURM cluster: {e!r}"
+            return
+        try:
+            self.result = both_runs(self, self.cluster, self.base)
+        except BaseException as e:  # noqa: BLE001 - raised again by the fixture
+            self.failure = e
+
+    def stop(self) -> None:
+        """End the runs' snakemake processes (by PID) and wait for the thread."""
+        self.stopping = True
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+        self.thread.join(timeout=120)
+
+
+_BACKGROUND: Background | None = None
+
+
+def start_in_background() -> Background:
+    global _BACKGROUND
+    if _BACKGROUND is None:
+        _BACKGROUND = Background()
+        _BACKGROUND.thread.start()
+    return _BACKGROUND
+
+
+def stop_background() -> None:
+    """At the session's end: a cluster still up (this module's tests never ran: -x, Ctrl-C) stops."""
+    bg = _BACKGROUND
+    if bg is not None and bg.thread.is_alive():
+        bg.stop()
+    if bg is not None and bg.cluster is not None and not getattr(bg, "stopped", False):
+        bg.cluster.stop()
+        bg.cluster.cleanup()
+
+
 @pytest.fixture(scope="module")
 def slurm():
     """A running one-node SLURM; afterwards its jobs, daemons and job steps are gone."""
-    try:
-        cluster = SlurmCluster().start()
-    except ClusterError as e:
-        pytest.fail(f"cannot start the test SLURM cluster: {e}", pytrace=False)
+    bg = start_in_background()
+    while bg.thread.is_alive() and bg.cluster is None and bg.error is None:
+        time.sleep(0.2)
+    if bg.cluster is None:
+        bg.thread.join()
+        pytest.fail(bg.error, pytrace=False)
+    cluster = bg.cluster
     try:
         yield cluster
     finally:
+        bg.stop()
         cluster.stop()
+        bg.stopped = True
         left = cluster.leftovers()
         for pid in left:  # started through this cluster and still alive: end them, then fail
             try:
@@ -56,7 +125,8 @@ def slurm():
         assert not left, f"processes left running by the SLURM test: {left} (logs in {cluster.base})"
 
 
-def run_snakemake(workdir: Path, env: dict, *args: str, timeout: int = 900) -> tuple[subprocess.CompletedProcess, float]:
+def run_snakemake(bg: Background, workdir: Path, env: dict, *args: str,
+                  timeout: int = 1200) -> tuple[subprocess.CompletedProcess, float]:
     """The repository's Snakefile on config/tests/slurm.yaml in ``workdir``; (result, seconds)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = write_config(workdir / "config.yaml", load_yaml(CONFIG))
@@ -64,7 +134,17 @@ def run_snakemake(workdir: Path, env: dict, *args: str, timeout: int = 900) -> t
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
            "--directory", str(workdir), "--configfile", str(config), *args]
     start = time.monotonic()
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir)
+    if bg.stopping:
+        raise RuntimeError("the session ended before the SLURM test's runs")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            text=True, env=env, cwd=workdir)
+    bg.procs.append(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    res = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
     seconds = time.monotonic() - start
     (workdir / "snakemake.out").write_text(res.stdout + res.stderr)
     return res, seconds
@@ -90,19 +170,31 @@ def store_arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def runs(slurm, tmp_path_factory):
-    """The same config through SLURM and locally.
+def runs(slurm, request):
+    """The same config through SLURM and locally (run by ``Background``; waited for here).
 
     (slurm workdir, its log, SLURM's view of its jobs, local workdir, its log, timings)
     """
+    bg = start_in_background()
+    bg.thread.join()
+    if bg.failure is not None:
+        raise bg.failure
+    timings = bg.result[5]
+    print(f"\nwall time: SLURM {timings['slurm_s']:.0f} s, local --cores 2 {timings['local_s']:.0f} s")
+    failed = request.session.testsfailed
+    yield bg.result
+    if request.session.testsfailed == failed:
+        shutil.rmtree(bg.base, ignore_errors=True)
+
+
+def both_runs(bg: Background, slurm: SlurmCluster, base: Path) -> tuple:
     from concurrent.futures import ThreadPoolExecutor
 
-    base = tmp_path_factory.mktemp("slurm-vs-local")
     # side by side: the SLURM run mostly waits (job start-ups, status checks), the local one
     # computes; their results must still be the same bytes
     with ThreadPoolExecutor(max_workers=2) as pool:
-        slurm_run = pool.submit(run_snakemake, base / "slurm", slurm.env, "--profile", str(PROFILE))
-        local_run = pool.submit(run_snakemake, base / "local", dict(os.environ), "--cores", "2")
+        slurm_run = pool.submit(run_snakemake, bg, base / "slurm", slurm.env, "--profile", str(PROFILE))
+        local_run = pool.submit(run_snakemake, bg, base / "local", dict(os.environ), "--cores", "2")
         sl, sl_seconds = slurm_run.result()
         sl_log = sl.stdout + sl.stderr
         assert sl.returncode == 0, f"SLURM run failed:\n{sl_log[-6000:]}\n{slurm.logs()}"
@@ -112,7 +204,6 @@ def runs(slurm, tmp_path_factory):
     assert local.returncode == 0, f"local run failed:\n{(local.stdout + local.stderr)[-6000:]}"
     timings = {"slurm_s": round(sl_seconds, 1), "local_s": round(local_seconds, 1)}
     (base / "timings.json").write_text(json.dumps(timings))
-    print(f"\nwall time: SLURM {sl_seconds:.0f} s, local --cores 2 {local_seconds:.0f} s")
     return base / "slurm", sl_log, queue, base / "local", local.stdout + local.stderr, timings
 
 
