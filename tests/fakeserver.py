@@ -339,7 +339,8 @@ class FakeServer:
         return f"http://127.0.0.1:{self.port}"
 
     def source(self, kind: str = "sdss", cache_dir: str = "cutouts", **download: Any) -> dict[str, Any]:
-        """A ``source`` config block pointing at this server, with fast test-friendly download settings."""
+        """A ``source`` config block pointing at this server, with fast test-friendly download settings
+        and the schema's defaults filled in (as the workflow's jobs get it)."""
         dl = {
             "concurrency": 4,
             "requests_per_second": 1000,
@@ -350,14 +351,16 @@ class FakeServer:
             "allowed_hosts": ["127.0.0.1"],
         }
         dl.update(download)
-        return {
+        from galclust.acquire import fill_source_defaults
+
+        return fill_source_defaults({
             "kind": kind,
             "cache_dir": str(cache_dir),
             "sdss": {"base_url": self.url, "release": "dr17", "width": 64, "height": 64,
                      "scale": {"mode": "fixed", "arcsec_per_pixel": 0.396}},
             "legacy": {"base_url": self.url + "/viewer", "size": 64},
             "download": dl,
-        }
+        })
 
     # -- galaxies and faults ---------------------------------------------------------------
     @staticmethod

@@ -13,7 +13,7 @@ from astropy.io import fits
 from astropy.table import Table
 from PIL import Image
 
-from galclust.acquire import acquire_batch, read_manifest, scan_local_directory
+from galclust.acquire import acquire_batch, fill_source_defaults, read_manifest, scan_local_directory
 from galclust.errors import CatalogError, ImageError
 from galclust.imageio import read_rgb, write_band_cube
 
@@ -241,12 +241,12 @@ def test_scan_rejects_duplicate_and_unsafe_stems(tmp_path: Path) -> None:
 def test_local_batch_by_filename(image_folder: Path, tmp_path: Path) -> None:
     ids = ["NGC1", "NGC2", "NGC3", "NGC4", "NGC5", "BLANK", "BROKEN", "MISSING"]
     rows = Table({"id": ids, "ra": np.zeros(len(ids)), "dec": np.zeros(len(ids)), "size": np.full(len(ids), np.nan)})
-    source = {
+    source = fill_source_defaults({
         "kind": "local",
         "cache_dir": str(tmp_path / "cache"),
         "local": {"directory": str(image_folder)},
         "download": {"max_failed_fraction": 1.0},
-    }
+    })
     manifest = acquire_batch(rows, source, tmp_path / "m.ecsv")
     status = dict(zip(manifest["id"], manifest["status"]))
     reason = dict(zip(manifest["id"], manifest["reason"]))
@@ -274,12 +274,12 @@ def test_local_batch_by_column_refuses_escaping_paths(image_folder: Path, tmp_pa
         "file": ["NGC1.jpg", "sub/deep.jpg", "../images/NGC1.jpg", str(image_folder / "NGC1.jpg"), "nope.jpg"],
         "ra": np.zeros(5), "dec": np.zeros(5), "size": np.ones(5),
     })
-    source = {
+    source = fill_source_defaults({
         "kind": "local",
         "cache_dir": str(tmp_path / "cache"),
         "local": {"directory": str(image_folder), "id_from": "column", "path_column": "file"},
         "download": {"max_failed_fraction": 1.0},
-    }
+    })
     manifest = acquire_batch(rows, source, tmp_path / "m.ecsv")
     assert list(manifest["status"]) == ["ok", "ok", "failed", "failed", "failed"]
     assert "'..'" in manifest["reason"][2]

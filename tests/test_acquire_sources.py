@@ -243,6 +243,18 @@ def test_fill_source_defaults() -> None:
     assert fill_source_defaults(s) == s
 
 
+def test_a_source_block_outside_the_workflow_is_checked_and_named(tmp_path: Path) -> None:
+    from galclust.errors import ConfigError, GalclustError
+
+    # defaults come from the one config schema, and a bad key is named as in the config
+    with pytest.raises(ConfigError, match=r"config key 'source\.sdss\.width'"):
+        fill_source_defaults({"kind": "sdss", "sdss": {"width": 10}})
+    # acquire_batch fills nothing: the workflow's jobs get the block with its defaults (params)
+    rows = Table({"id": ["a"], "ra": [1.0], "dec": [2.0], "size": [3.0]})
+    with pytest.raises(GalclustError, match=r"config key 'source\.legacy': missing"):
+        acquire_batch(rows, {"kind": "legacy", "cache_dir": str(tmp_path)}, tmp_path / "m.ecsv")
+
+
 @pytest.mark.parametrize("name", ["sdss_manga.yaml", "legacy.yaml"])
 def test_example_configs_are_valid(name: str) -> None:
     from galclust.config import load_config

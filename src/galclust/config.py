@@ -26,23 +26,6 @@ SCHEMA_FILE = "config.schema.yaml"
 JOB_NAME = re.compile(r"^[a-z_]+-[a-z]+(?:[0-9.]+|auto)$")  # the Snakefile's `job` wildcard
 
 
-def schema_file() -> str:
-    """The schema file Snakemake's ``validate`` reads: the packaged one, or, when plugins add
-    blocks to it, a JSON copy with them (in the temporary directory, named by its content)."""
-    packaged = resources.files("galclust.schemas").joinpath(SCHEMA_FILE)
-    schema = load_schema()
-    if schema == yaml.safe_load(packaged.read_text()):
-        return str(packaged)
-    import tempfile
-
-    from .atomic import write_text_atomic
-
-    text = json.dumps(schema, sort_keys=True)
-    path = f"{tempfile.gettempdir()}/galclust-config-schema-{config_hash(text)}.json"
-    write_text_atomic(path, text)
-    return path
-
-
 @cache
 def load_schema() -> dict[str, Any]:
     """The config schema as a dict, with the blocks of plugins' methods, sources, model kinds and
@@ -101,26 +84,42 @@ def _key(path: Any) -> str:
     return "".join(parts).lstrip(".") or "<top level>"
 
 
+def _fill_and_check(instance: Any, schema: dict[str, Any], where: list[str]) -> None:
+    """Validate ``instance`` in place against ``schema``, filling defaults; the first error
+    becomes one line naming its key (``where``: the keys above ``instance``)."""
+    validator = _Validator(schema)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: (len(e.path), list(e.path)))
+    if not errors:
+        return
+    err = jsonschema.exceptions.best_match(errors)
+    path = [*where, *err.absolute_path]
+    msg = err.message
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        path.append(extra[0])
+        msg = f"unknown key (allowed here: {', '.join(allowed)})"
+    # "anyOf": a number or a keyword such as `auto`; "type": a number only
+    if err.validator in ("type", "anyOf") and isinstance(err.instance, str) and _looks_numeric(err.instance):
+        written = f"{float(err.instance):.1e}".replace("e-0", "e-").replace("e+0", "e+")
+        msg += (f" (YAML reads {err.instance} as text: write the number with a dot, e.g. {written})")
+    raise ConfigError(f"config key '{_key(path)}': {msg}")
+
+
+def with_defaults(block: dict[str, Any], key: str) -> dict[str, Any]:
+    """A copy of one block of the config (``key``: its top-level key, e.g. ``source``), validated
+    and with every schema default filled in, for code that runs a stage outside the workflow (a
+    test, a benchmark); the workflow's jobs get their blocks so from the parse (``params``)."""
+    filled = copy.deepcopy(dict(block))
+    _fill_and_check(filled, load_schema()["properties"][key], [key])
+    return filled
+
+
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Validate ``config`` in place against the schema (filling defaults), then check
     the cross-references the schema cannot express. Returns the same dict."""
     explicit_preprocess = copy.deepcopy(config.get("preprocess") or {})
-    validator = _Validator(load_schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.path), list(e.path)))
-    if errors:
-        err = jsonschema.exceptions.best_match(errors)
-        path = list(err.absolute_path)
-        msg = err.message
-        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-            allowed = sorted(err.schema.get("properties", {}))
-            extra = sorted(set(err.instance) - set(allowed))
-            path.append(extra[0])
-            msg = f"unknown key (allowed here: {', '.join(allowed)})"
-        # "anyOf": a number or a keyword such as `auto`; "type": a number only
-        if err.validator in ("type", "anyOf") and isinstance(err.instance, str) and _looks_numeric(err.instance):
-            written = f"{float(err.instance):.1e}".replace("e-0", "e-").replace("e+0", "e+")
-            msg += (f" (YAML reads {err.instance} as text: write the number with a dot, e.g. {written})")
-        raise ConfigError(f"config key '{_key(path)}': {msg}")
+    _fill_and_check(config, load_schema(), [])
     _check_references(config)
     _check_model_cards(config, explicit_preprocess)
     return config

@@ -29,17 +29,12 @@ masked values; it fills them with "").
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
 import logging
 import math
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -69,33 +64,12 @@ MANIFEST_COLUMNS = ("id", "path", "status", "attempts", "reason")
 
 
 # -- configuration ----------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _source_schema() -> dict[str, Any]:
-    """The schema's ``source`` block (JSON when packaged, YAML in the source tree)."""
-    schemas = resources.files("galclust").joinpath("schemas")
-    json_file = schemas.joinpath("config.schema.json")
-    if json_file.is_file():
-        return json.loads(json_file.read_text())["properties"]["source"]
-    import yaml
-
-    text = schemas.joinpath("config.schema.yaml").read_text()
-    return yaml.safe_load(text)["properties"]["source"]
-
-
-def _fill(instance: Any, schema: Mapping[str, Any]) -> Any:
-    if not isinstance(instance, dict) or "properties" not in schema:
-        return instance
-    for key, sub in schema["properties"].items():
-        if key not in instance and "default" in sub:
-            instance[key] = copy.deepcopy(sub["default"])
-        if key in instance:
-            instance[key] = _fill(instance[key], sub)
-    return instance
-
-
 def fill_source_defaults(source: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a ``source`` block with every schema default filled in (idempotent)."""
-    return _fill(copy.deepcopy(dict(source)), _source_schema())
+    """A copy of a ``source`` block, validated, with every schema default filled in (idempotent):
+    for calling :func:`acquire_batch` outside the workflow, whose jobs get the block so."""
+    from ..config import with_defaults
+
+    return with_defaults(dict(source), "source")
 
 
 def _ensure_progress_visible() -> None:
@@ -159,15 +133,15 @@ def acquire_batch(
     """Fetch, render or locate the cutouts of one batch; write and return its manifest.
 
     ``rows`` has the standard columns ``id``, ``ra``, ``dec``, ``size`` (arcsec,
-    may be NaN/masked) plus any catalog columns. ``source`` is the validated
-    ``config["source"]`` (missing defaults are filled here). ``config_hash``
+    may be NaN/masked) plus any catalog columns. ``source``: the cutout settings as
+    the workflow's ``params`` give them, validated and defaulted in the parse
+    (elsewhere: :func:`fill_source_defaults`), and ``download``. ``config_hash``
     names the demo variant. Raises :class:`~galclust.errors.GalclustError`,
     naming the manifest, when more than ``download.max_failed_fraction`` of the
     rows failed; the manifest is written first.
     """
     _ensure_progress_visible()
     manifest_path = Path(manifest_path)
-    source = fill_source_defaults(source)
     kind = source["kind"]
     settings = DownloadSettings.from_config(source.get("download"))
     cache_root = Path(source.get("cache_dir", "resources/cutouts"))
@@ -188,6 +162,9 @@ def acquire_batch(
 
     if kind not in SOURCES:
         raise GalclustError(f"config key 'source.kind': unknown source {kind!r} (known: {', '.join(SOURCES)})")
+    if not isinstance(source.get(kind), Mapping):
+        raise GalclustError(f"config key 'source.{kind}': missing; acquire_batch takes the source block with "
+                            "its defaults (the workflow's params.source, or fill_source_defaults)")
     results = SOURCES[kind].fetch(unique, source, cache_root, settings, config_hash, progress.update)
 
     if dup_idx:

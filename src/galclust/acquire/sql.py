@@ -73,10 +73,7 @@ def fetch_sql_catalog(
     cache_path = Path(cache_path)
     if cache_path.is_file() and cache_path.stat().st_size > 0:
         return cache_path
-    from . import fill_source_defaults
-
-    source = fill_source_defaults(source)
-    url = sql_search_url(query, source["sdss"])
+    url = sql_search_url(query, source["sdss"])  # the validated block: defaults filled in the parse
     settings = DownloadSettings.from_config(source.get("download"))
     settings = replace(
         settings, concurrency=1, requests_per_second=min(settings.requests_per_second, 1.0)
