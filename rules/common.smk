@@ -1,8 +1,9 @@
 from galclust import paths
 from galclust.workflow import Plan
 
-# Validates the config (one line naming the key on error) and plans batches and targets.
-PLAN = Plan(config)
+# Validates the config (one line naming the key on error) and plans batches and targets; a job's
+# own parse trusts the model files (layers, SHA-256) that the submitting parse checked.
+PLAN = Plan(config, check_files=workflow.is_main_process)
 # What only the catalog, the user's files and a reference run can tell is measured and checked
 # before any job by the parse that plans the run, and kept in .snakemake/galclust/ for the jobs'
 # own parses (a SLURM job: `--mode remote`), which trust it and never read the catalog.

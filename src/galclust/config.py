@@ -115,17 +115,21 @@ def with_defaults(block: dict[str, Any], key: str) -> dict[str, Any]:
     return filled
 
 
-def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+def validate_config(config: dict[str, Any], check_files: bool = True) -> dict[str, Any]:
     """Validate ``config`` in place against the schema (filling defaults), then check
-    the cross-references the schema cannot express. Returns the same dict."""
+    the cross-references the schema cannot express. Returns the same dict.
+
+    ``check_files`` False (a job's own parse, after the submitting parse checked them): the
+    model files' layers and SHA-256 are trusted, not read again; their cards are still read,
+    since a card's preprocessing becomes the config's."""
     explicit_preprocess = copy.deepcopy(config.get("preprocess") or {})
     _fill_and_check(config, load_schema(), [])
     _check_references(config)
-    _check_model_cards(config, explicit_preprocess)
+    _check_model_cards(config, explicit_preprocess, check_files)
     return config
 
 
-def _check_model_cards(config: dict[str, Any], explicit_preprocess: dict[str, Any]) -> None:
+def _check_model_cards(config: dict[str, Any], explicit_preprocess: dict[str, Any], check_files: bool = True) -> None:
     """Models given by ``path``: the layers named exist in the ``.keras`` file; with a card beside
     it, the file is the card's (SHA-256) and the run preprocesses as the card says
     (``preprocess.from_model`` takes the card's settings; any other difference stops the run,
@@ -140,7 +144,7 @@ def _check_model_cards(config: dict[str, Any], explicit_preprocess: dict[str, An
                           f"(known: {', '.join(sorted(models)) or 'none'})")
     for name, model in models.items():
         path = model.get("path")
-        if path and str(path).endswith(".keras"):
+        if check_files and path and str(path).endswith(".keras"):
             known = keras_layer_names(path)
             for key, layer in model["layers"].items():
                 if known and layer not in known:
@@ -159,7 +163,8 @@ def _check_model_cards(config: dict[str, Any], explicit_preprocess: dict[str, An
             config["preprocess"] = apply_card_preprocess(config["preprocess"], card)
         if card is None:
             continue
-        check_model_file(path, card, f"models.{name}.path")
+        if check_files:
+            check_model_file(path, card, f"models.{name}.path")
         if conflicts := preprocess_conflicts(card, config["preprocess"]):
             key, ours, theirs = conflicts[0]
             raise ConfigError(f"config key 'preprocess.{key}': {ours!r}, but model '{name}' was trained on "

@@ -28,7 +28,8 @@ __all__ = ["CatalogFacts", "Plan"]
 class Plan(Checks, RuleParams, Targets):
     """The workflow's plan for one config: which batches, feature sets and clusterings.
 
-    The config is validated here, once per parse (defaults filled, one line naming a bad key)."""
+    The config is validated here, once per parse (defaults filled, one line naming a bad key);
+    ``check_files`` False trusts the model files the submitting parse checked (a job's parse)."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        super().__init__(validate_config(config))
+    def __init__(self, config: dict[str, Any], check_files: bool = True) -> None:
+        super().__init__(validate_config(config, check_files))
