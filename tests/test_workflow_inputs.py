@@ -170,6 +170,10 @@ def test_runs_on_a_folder_of_local_images(tmp_path):
     config["features"]["pixels"]["pca"] = 4
     config["clustering"] = {"kmeans": {"k": [2]}, "agglomerative": {"k": [3]}}
     config["report"] = {"member_pdfs": ["pixels/agglomerative-k3"]}
+    # every feature set still extracted, combined, mapped and scored; both methods on the pixels
+    # (read below), k-means alone on the others
+    for fs in ("encoder", "encoder_profiles", "profiles"):
+        config["features"][fs]["methods"] = ["kmeans"]
     path = write_config(tmp_path / "config.yaml", config)
     result = snakemake(tmp_path, path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
