@@ -99,6 +99,7 @@ def fit_transform(X: np.ndarray, params: Mapping[str, Any], seed: int, target: n
         callbacks_every_iters=_EVERY,
     )
     embedding = tsne.fit(np.ascontiguousarray(X, dtype=np.float64))
+    progress.done = progress.total  # the checks fall every 50: an n_iter off the grid ends short
     progress.finish()
     values = np.asarray(embedding, dtype=np.float32)
     info = {
