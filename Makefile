@@ -28,12 +28,14 @@ demo: setup
 system-deps:
 	@if [ "$$(id -u)" = 0 ]; then bash tests/install-system-deps.sh; fi
 
+# Two pytest-xdist workers share the cores (tests/xdist_groups.py: a worker takes a group whole,
+# so the tiny run and each module's workflow run are built once).
 test: setup system-deps
-	$(BIN)/python -m pytest --durations=25
+	$(BIN)/python -m pytest -n $(CORES) --dist loadgroup --durations=25
 
 # the tests that need no Snakemake run, SLURM, Chromium or long training: a change checked in minutes
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow" --durations=10
+	$(BIN)/python -m pytest -m "not slow" -n $(CORES) --dist loadgroup --durations=10
 
 lint: setup
 	$(BIN)/snakemake --lint

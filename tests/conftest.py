@@ -78,14 +78,23 @@ def tiny_run(tmp_path_factory):
 def pytest_collection_finish(session):
     """Start what a selected test would wait minutes for (tests/test_slurm.py's one-node SLURM
     and its runs: mostly job start-ups and status checks) so that it runs beside the tests
-    collected before it. Only when such a test is selected (not under ``-m "not slow"``)."""
-    if session.config.option.collectonly:
+    collected before it. Only when such a test is selected (not under ``-m "not slow"``), and
+    not in a pytest-xdist worker: there the other worker runs beside it, and only the worker
+    that runs those tests may start the one cluster."""
+    if session.config.option.collectonly or hasattr(session.config, "workerinput"):
         return
     for item in session.items:
         module = getattr(item, "module", None)
         if hasattr(module, "start_in_background") and "runs" in getattr(item, "fixturenames", ()):
             module.start_in_background()
             _BACKGROUND_MODULES.add(module)
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist"):
+        from xdist_groups import ModuleGroups
+
+        config.pluginmanager.register(ModuleGroups(config.rootpath), "galclust-xdist-groups")
 
 
 def pytest_sessionfinish(session):

@@ -9,6 +9,7 @@ appending galaxies never refits.
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -114,8 +115,20 @@ def test_projected_where_it_cannot_be_is_a_clear_error():
 
 
 @pytest.fixture(scope="module")
-def projected_run(tmp_path_factory):
+def projected_run(tiny_run, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("projected")
+    # the route under test starts at extraction: the tiny run's catalog, cutouts, preprocessed
+    # batches and trained CNN, with Snakemake's records of them (copy2: mtimes kept, so none reruns)
+    reference = tiny_run[0]
+    shutil.copytree(reference / "resources", workdir / "resources")
+    shutil.copytree(reference / ".snakemake/metadata", workdir / ".snakemake/metadata")
+    shutil.copytree(reference / "results/models", workdir / "results/models")
+    shutil.copy2(reference / "results/catalog.ecsv", workdir / "results/catalog.ecsv")
+    for batch in sorted((reference / "results/batches").iterdir()):
+        (workdir / "results/batches" / batch.name).mkdir(parents=True)
+        for name in ("cutouts.ecsv", "preprocess.ecsv"):
+            shutil.copy2(batch / name, workdir / "results/batches" / batch.name / name)
+        shutil.copytree(batch / "images.zarr", workdir / "results/batches" / batch.name / "images.zarr")
     config = load_yaml(TINY)
     # every galaxy in the fit: the features must then be the raw route's (tiny_run's)
     config["feature_storage"] = {"projected_above_n": 0, "fit_galaxies": 60, "dtype": "float16"}
@@ -124,6 +137,10 @@ def projected_run(tmp_path_factory):
     config["clustering"] = {"kmeans": {"k": [3], "n_init": 4}}
     config["report"]["member_pdfs"] = ["pixels/kmeans-k3"]
     path = write_config(workdir / "config.yaml", config)
+    dry = snakemake(workdir, path, "--cores", "2", "-n")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    reused = {"catalog", "acquire", "preprocess", "train_model"}
+    assert not reused & set(planned_jobs(dry)), planned_jobs(dry)
     result = snakemake(workdir, path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
     return workdir, path, config

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from astropy.table import MaskedColumn, Table
 
-from galclust.backbones import BackboneExtractor, build_backbone, fine_tune_backbone
+from galclust.backbones import BackboneExtractor
 from galclust.cnn import load_model, save_model, train_reference_cnn
 from galclust.errors import ConfigError
 from galclust.supervised import (
@@ -97,26 +97,6 @@ def test_reference_cnn_regresses_several_vote_fractions():
     assert len(result.scores["test_pearson"]) == 2 and len(result.scores["test_spearman"]) == 2
 
 
-def test_fine_tuned_backbone_keeps_its_layers_and_changes_its_features(tmp_path):
-    images, labels = blobs_and_rings(30, size=32)
-    tuned, result = fine_tune_backbone("efficientnetb0", "random", images, labels, "classification",
-                                       input_size=32, epochs=1, batch_size=8, learning_rate=1e-3,
-                                       validation_fraction=0.2, test_fraction=0.2, seed=3)
-    assert result.n_train == 18 and result.history["loss"]
-    path = tmp_path / "tuned.keras"
-    save_model(tuned, path)
-    start = build_backbone("efficientnetb0", "random", 32, seed=3)
-    # the application's own layer names are kept (Keras numbers only its unnamed helpers per
-    # session), so the layers a feature set names still cut the fine-tuned network
-    named = [layer.name for layer in start.layers if layer.name.startswith(("block", "stem", "top"))]
-    assert len(named) > 200 and len(tuned.layers) == len(start.layers)
-    assert named == [layer.name for layer in load_model(path).layers if layer.name.startswith(("block", "stem", "top"))]
-    before = BackboneExtractor("efficientnetb0", "random", {"pool": "global_average_pooling"}, input_size=32, seed=3)
-    after = BackboneExtractor("efficientnetb0", str(path), {"pool": "global_average_pooling"}, input_size=32)
-    f0, f1 = before.transform(images[:4])["pool"], after.transform(images[:4])["pool"]
-    assert f0.shape == f1.shape == (4, 1280) and not np.allclose(f0, f1)
-
-
 def test_plan_trains_a_backbone_only_when_fine_tuned(tmp_path, monkeypatch):
     from conftest import TINY, load_yaml
 
@@ -178,6 +158,8 @@ def test_workflow_trains_on_classes_and_fine_tunes_a_backbone(tiny_run, tmp_path
     assert len(classes["classes"]) >= 3 and 0 <= classes["test_balanced_accuracy"] <= 1
     tuned = json.loads((work / "results/models/tuned/metrics.json").read_text())
     assert tuned["task"] == "regression" and len(tuned["test_pearson"]) == 2
+    assert (tuned["n_train"], tuned["n_validation"], tuned["n_test"]) == (42, 9, 9)  # 60 at 0.15 and 0.15
+    assert_fine_tuned_backbone_keeps_its_layers(work / "results/models/tuned/model.keras", work, config["seed"])
     assert read_array(work / "results/features/class_dense/reduced.zarr", "features").shape == (60, 5)
     assert read_array(work / "results/features/tuned_pool/reduced.zarr", "features").shape == (60, 5)
     ssl = json.loads((work / "results/models/ssl/metrics.json").read_text())
@@ -187,3 +169,23 @@ def test_workflow_trains_on_classes_and_fine_tunes_a_backbone(tiny_run, tmp_path
     assert "k-NN accuracy of klass" in summary
     assert "classcnn (cnn) trained on `klass` (classification" in summary
     assert "tuned (backbone) trained on" in summary
+
+
+def assert_fine_tuned_backbone_keeps_its_layers(path, work, seed: int) -> None:
+    """The fine-tuned backbone the run saved keeps the application's own layer names (Keras
+    numbers only its unnamed helpers per session), so the layers a feature set names still cut
+    it; and its features are not those of the network it started from."""
+    from galclust.store import read_array
+    from galclust.tables import read_table
+
+    history = read_table(work / "results/models/tuned/history.tsv")
+    assert len(history) == 1 and np.isfinite(np.asarray(history["loss"])).all()
+    images = read_array(work / "results/batches/b0000/images.zarr", "images")[:4]
+    before = BackboneExtractor("efficientnetb0", "random", {"pool": "global_average_pooling"}, input_size=32,
+                               seed=seed)
+    after = BackboneExtractor("efficientnetb0", str(path), {"pool": "global_average_pooling"}, input_size=32)
+    named = [layer.name for layer in before.model.layers if layer.name.startswith(("block", "stem", "top"))]
+    assert len(named) > 200 and len(after.model.layers) == len(before.model.layers)
+    assert named == [layer.name for layer in after.model.layers if layer.name.startswith(("block", "stem", "top"))]
+    f0, f1 = before.transform(images)["pool"], after.transform(images)["pool"]
+    assert f0.shape == f1.shape == (4, 1280) and not np.allclose(f0, f1)
