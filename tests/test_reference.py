@@ -43,16 +43,11 @@ def features() -> dict[str, np.ndarray]:
     return out
 
 
-@pytest.fixture(scope="module")
-def affinity_labels(features) -> dict[str, np.ndarray]:
-    """Affinity propagation on the 20-wide features (about 40 s). On the 100-wide ones (AP-176)
-    it runs once, through the workflow: tests/test_workflow_inputs.py reproduces the published
-    AP-176 and ward-32 labels (ARI 1) from the published features with the ``file`` extractor."""
-    return {"CNN-128_PCA-20": fit_predict(features["CNN-128_PCA-20"], AFFINITY, SEED).labels}
-
-
-def test_affinity_propagation_cnn_128(affinity_labels):
-    labels = affinity_labels["CNN-128_PCA-20"]
+def test_affinity_propagation_cnn_128(features):
+    """On the 20-wide features (about 30 s). On the 100-wide ones (AP-176) it runs once, through
+    the workflow: tests/test_workflow_inputs.py reproduces the published AP-176 and ward-32
+    labels (ARI 1) from the published features with the ``file`` extractor."""
+    labels = fit_predict(features["CNN-128_PCA-20"], AFFINITY, SEED).labels
     published = load("affinity_propagation-52_CNN-128_PCA-20.npy")
     assert len(np.unique(labels)) == 53
     assert adjusted_rand_score(published, labels) == pytest.approx(1.0)

@@ -159,7 +159,7 @@ def test_workflow_trains_on_classes_and_fine_tunes_a_backbone(tiny_run, tmp_path
     tuned = json.loads((work / "results/models/tuned/metrics.json").read_text())
     assert tuned["task"] == "regression" and len(tuned["test_pearson"]) == 2
     assert (tuned["n_train"], tuned["n_validation"], tuned["n_test"]) == (42, 9, 9)  # 60 at 0.15 and 0.15
-    assert_fine_tuned_backbone_keeps_its_layers(work / "results/models/tuned/model.keras", work, config["seed"])
+    assert_fine_tuned_backbone_keeps_its_layers(work, config["seed"])
     assert read_array(work / "results/features/class_dense/reduced.zarr", "features").shape == (60, 5)
     assert read_array(work / "results/features/tuned_pool/reduced.zarr", "features").shape == (60, 5)
     ssl = json.loads((work / "results/models/ssl/metrics.json").read_text())
@@ -171,7 +171,7 @@ def test_workflow_trains_on_classes_and_fine_tunes_a_backbone(tiny_run, tmp_path
     assert "tuned (backbone) trained on" in summary
 
 
-def assert_fine_tuned_backbone_keeps_its_layers(path, work, seed: int) -> None:
+def assert_fine_tuned_backbone_keeps_its_layers(work, seed: int) -> None:
     """The fine-tuned backbone the run saved keeps the application's own layer names (Keras
     numbers only its unnamed helpers per session), so the layers a feature set names still cut
     it; and its features are not those of the network it started from."""
@@ -183,7 +183,8 @@ def assert_fine_tuned_backbone_keeps_its_layers(path, work, seed: int) -> None:
     images = read_array(work / "results/batches/b0000/images.zarr", "images")[:4]
     before = BackboneExtractor("efficientnetb0", "random", {"pool": "global_average_pooling"}, input_size=32,
                                seed=seed)
-    after = BackboneExtractor("efficientnetb0", str(path), {"pool": "global_average_pooling"}, input_size=32)
+    tuned = work / "results/models/tuned/model.keras"
+    after = BackboneExtractor("efficientnetb0", str(tuned), {"pool": "global_average_pooling"}, input_size=32)
     named = [layer.name for layer in before.model.layers if layer.name.startswith(("block", "stem", "top"))]
     assert len(named) > 200 and len(after.model.layers) == len(before.model.layers)
     assert named == [layer.name for layer in after.model.layers if layer.name.startswith(("block", "stem", "top"))]
