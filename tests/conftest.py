@@ -75,6 +75,47 @@ def tiny_run(tmp_path_factory):
     return workdir, config_path, validate_config(config)
 
 
+@pytest.fixture(scope="session")
+def extended_run(tiny_run, tmp_path_factory):
+    """The tiny run extended by one config change (a copy of its directory, copy2 keeping the
+    mtimes, so only the new jobs run): views of a feature set (t-SNE, LDA), GMM at two k and the
+    physical-parameter figures (tests/test_views_workflow.py); a CNN learning the class column,
+    a backbone fine-tuned on two columns and a self-supervised CNN monitored against the truth
+    (tests/test_supervised.py). One run for both modules, so the jobs that read every
+    clustering (comparison, summary, explorer) run once. (workdir, its config, the rule -> job
+    count of its dry run)."""
+    import shutil
+
+    workdir, config_path, _ = tiny_run
+    work = tmp_path_factory.mktemp("extended") / "run"
+    shutil.copytree(workdir, work, symlinks=True)
+    config = load_yaml(config_path)
+    features, models = config["features"], config["models"]
+    features["dense_tsne"] = {"from": "cnn_dense", "reduce": {"method": "tsne", "perplexity": 10},
+                              "methods": ["kmeans", "dbscan", "gmm"]}
+    features["dense_lda"] = {"from": "cnn_dense", "reduce": {"method": "lda", "target": "klass"},
+                             "methods": ["kmeans", "gmm"]}
+    config["clustering"]["gmm"] = {"k": [2, 3]}  # two k: its information criteria drawn against k
+    config["report"]["physical"] = {"pairs": [["ellipticity", "lambda_r"]], "columns": ["lambda_r"]}
+    models["classcnn"] = {"train": {"target": "klass", "epochs": 2, "batch_size": 16, "max_galaxies": 60},
+                          "layers": {"dense": "dense_128"}}
+    models["tuned"] = {"kind": "backbone", "backbone": "efficientnetb0", "weights": "random", "input_size": 32,
+                       "fine_tune": True, "layers": {"pool": "global_average_pooling"},
+                       "train": {"target": ["lambda_r", "ellipticity"], "epochs": 1, "batch_size": 16,
+                                 "max_galaxies": 60}}
+    models["ssl"] = {"kind": "simclr", "train": {"epochs": 1, "batch_size": 16, "max_galaxies": 60},
+                     "layers": {"dense": "dense_128"}}
+    features["ssl_dense"] = {"extractor": "ssl", "layer": "dense", "pca": 5, "methods": ["kmeans"]}
+    features["class_dense"] = {"extractor": "classcnn", "layer": "dense", "pca": 5, "methods": ["kmeans"]}
+    features["tuned_pool"] = {"extractor": "tuned", "layer": "pool", "pca": 5, "methods": ["kmeans"]}
+    path = write_config(work / "extended.yaml", config)
+    dry = snakemake(work, path, "--cores", "2", "-n")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    result = snakemake(work, path, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return work, config, planned_jobs(dry)
+
+
 def pytest_collection_finish(session):
     """Start what a selected test would wait minutes for (tests/test_slurm.py's one-node SLURM
     and its runs: mostly job start-ups and status checks) so that it runs beside the tests

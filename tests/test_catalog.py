@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from astropy.table import Table, vstack
 
+from galclust.batches import batch_index, batch_names
 from galclust.catalog import (
-    batch_index,
-    batch_names,
     batch_rows,
     is_safe_id,
     read_catalog_file,

@@ -40,7 +40,7 @@ def trained(tmp_path_factory):
     train = config["models"]["gz2_five_encoder"]["train"]
     train.update(epochs=2, batch_size=8, widths=[4, 8], embedding=8, validation_fraction=0.15,
                  test_fraction=0.15)
-    config["clustering"] = {"kmeans": {"k": [2, 3]}, "gmm": {"k": [3]}}
+    config["clustering"] = {"kmeans": {"k": [3]}}  # the one clustering this module reads
     config["report"] = {"member_pdfs": ["encoder/kmeans-k3"]}
     result = snakemake(work, write_config(work / "config.yaml", config), "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]

@@ -1,16 +1,20 @@
-"""Kill anywhere, lose nothing: SIGKILL the tiny workflow at several moments, resume, compare.
+"""Kill anywhere, lose nothing; and one core gives the bytes of two.
 
-One workdir is killed in turn during acquire, preprocess, training, extraction, PCA,
-clustering and a plot (the moment is seen from the job's log file appearing: the job's
-script has started and is working), each time Snakemake and every job in its process
-group at once. After ``--unlock`` and ``--rerun-incomplete`` it must finish with outputs
-identical to an uninterrupted run (the ``tiny_run`` fixture), no temporary file left,
-no job marked incomplete, and no cutout rendered twice.
+One workdir runs the tiny config with ``--cores 1`` and is SIGKILLed in turn during acquire,
+preprocess, training, extraction, PCA, clustering and a plot (the moment is seen from the
+job's log file appearing: the job's script has started and is working), each time Snakemake
+and every job in its process group at once. After ``--unlock`` and ``--rerun-incomplete`` it
+must finish with outputs identical to the uninterrupted ``--cores 2`` run (the ``tiny_run``
+fixture), no temporary file left, no job marked incomplete, and no cutout rendered twice.
 
-The killed run asks for the figures of every clustering of one CNN feature set (cnn_dense):
-that path holds every kill point (acquire, preprocess, training, extraction, PCA, each
-clustering method, its figure) at a third of the tiny run's jobs; every file it makes is
-compared with the uninterrupted run's.
+The run asks for every number the tiny run computes (models, features, PCA, labels and
+metrics of every clustering) and the figures of one CNN feature set's clusterings
+(cnn_dense): that path holds every kill point. Its outputs are then compared with the
+two-core run's, byte for byte (labels, metrics) and array for array (every Zarr store, the
+CNN's weights: when they differ, the message names the first differing weights, the first
+place where a TensorFlow op was not deterministic on the CPU). One run for both checks: a
+fresh one-core run of the same targets is the same jobs again, and a killed and resumed job
+starts over from nothing, so a one-core difference still shows, named by the file.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ def cutouts(workdir: Path) -> dict[str, tuple[int, int]]:
 def start(workdir: Path, config: Path, targets: list[str]) -> subprocess.Popen:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(workdir), "--configfile", str(config), "--cores", "2", "--rerun-incomplete", *targets]
+           "--directory", str(workdir), "--configfile", str(config), "--cores", "1", "--rerun-incomplete", *targets]
     # a session of its own: one killpg reaches Snakemake and every job it started
     return subprocess.Popen(cmd, cwd=workdir, env=env, start_new_session=True,
                             stdout=open(workdir / "snakemake.out", "a"), stderr=subprocess.STDOUT)
@@ -83,34 +87,64 @@ def kill_during(workdir: Path, config: Path, targets: list[str], rule: str, fold
             proc.wait()
 
 
-def test_killed_at_every_stage_resumes_to_identical_outputs(tiny_run, tmp_path):
+def targets_of(reference: Path) -> list[str]:
+    """Every number of the tiny run (models, features, PCA, labels, metrics; not the figures,
+    half the jobs, which hold nothing the numbers do not) and the figures of cnn_dense's
+    clusterings (the plot kill point)."""
+    results = reference / "results"
+    numbers = [p for p in results.glob("clustering/*/*/*") if p.name in ("labels.ecsv", "metrics.json")]
+    numbers += list(results.glob("models/*/metrics.json"))
+    figures = list(results.glob("clustering/cnn_dense/*/summary.png"))
+    assert len(figures) == 7 and len(numbers) > 20  # one clustering of each method
+    return sorted(str(p.relative_to(reference)) for p in numbers + figures)
+
+
+@pytest.fixture(scope="module")
+def resumed(tiny_run, tmp_path_factory):
+    """The killed, resumed one-core run: (its workdir, the rules killed, the cutouts seen
+    before the final run, the final run's result)."""
     reference, _, _ = tiny_run
-    config = write_config(tmp_path / "config.yaml", load_yaml(TINY))
-    targets = sorted(str(p.relative_to(reference)) for p in reference.glob("results/clustering/cnn_dense/*/summary.png"))
-    assert len(targets) == 7  # one clustering of each method
+    work = tmp_path_factory.mktemp("killed")
+    config = write_config(work / "config.yaml", load_yaml(TINY))
+    targets = targets_of(reference)
     killed: list[str] = []
     rendered: dict[str, tuple[int, int]] = {}
     for rule, folder in KILL_POINTS:
-        if kill_during(tmp_path, config, targets, rule, folder):
+        if kill_during(work, config, targets, rule, folder):
             killed.append(rule)
         # a cutout, once under its final name, is never rendered (or fetched) again
-        now = cutouts(tmp_path)
+        now = cutouts(work)
         assert {k: now.get(k) for k in rendered} == rendered, f"cutouts re-rendered after the kill in {rule}"
         rendered = now
-        unlock = snakemake(tmp_path, config, "--unlock")
+        unlock = snakemake(work, config, "--unlock")
         assert unlock.returncode == 0, unlock.stderr[-2000:]
-    assert len(killed) >= 5, f"only killed during {killed}"
-
-    result = snakemake(tmp_path, config, "--cores", "2", "--rerun-incomplete", *targets)
+    result = snakemake(work, config, "--cores", "1", "--rerun-incomplete", *targets)
     assert result.returncode == 0, result.stderr[-4000:]
+    return work, config, targets, killed, rendered
 
-    assert all((tmp_path / t).is_file() for t in targets)
-    assert differences(reference, tmp_path, subset=True) == []
-    assert temp_leftovers(tmp_path / "results") == []
-    assert temp_leftovers(tmp_path / "resources") == []
-    assert incomplete_markers(tmp_path) == []
-    now = cutouts(tmp_path)
+
+def test_killed_at_every_stage_resumes_to_identical_outputs(tiny_run, resumed):
+    reference, _, _ = tiny_run
+    work, config, targets, killed, rendered = resumed
+    assert len(killed) >= 5, f"only killed during {killed}"
+    assert all((work / t).is_file() for t in targets)
+    assert differences(reference, work, subset=True) == []
+    assert temp_leftovers(work / "results") == []
+    assert temp_leftovers(work / "resources") == []
+    assert incomplete_markers(work) == []
+    now = cutouts(work)
     assert {k: now.get(k) for k in rendered} == rendered, "cutouts re-rendered by the final run"
     # and a further run has nothing left to do
-    dry = snakemake(tmp_path, config, "--cores", "2", "-n", *targets)
+    dry = snakemake(work, config, "--cores", "1", "-n", *targets)
     assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_one_core_and_two_cores_give_identical_outputs(tiny_run, resumed):
+    """Every number the tiny run computes, with one core, equals the two-core run's."""
+    reference, _, _ = tiny_run
+    work = resumed[0]
+    assert (work / "results/features").is_dir() and (work / "results/batches").is_dir()
+    feature_sets = [p.name for p in (reference / "results/clustering").iterdir()]
+    assert len(feature_sets) >= 3
+    assert all((work / "results/features" / fs / "reduced.zarr").is_dir() for fs in feature_sets)
+    assert differences(reference, work, subset=True) == []

@@ -121,38 +121,17 @@ def test_plan_trains_a_backbone_only_when_fine_tuned(tmp_path, monkeypatch):
 
 
 @pytest.mark.integration
-def test_workflow_trains_on_classes_and_fine_tunes_a_backbone(tiny_run, tmp_path):
+def test_workflow_trains_on_classes_and_fine_tunes_a_backbone(extended_run):
     """The tiny run plus a CNN learning the demo's class column, a backbone fine-tuned on two
-    columns and a self-supervised CNN monitored against the truth columns: all become feature
+    columns and a self-supervised CNN monitored against the truth columns (conftest's
+    ``extended_run``, which also adds tests/test_views_workflow.py's views): all become feature
     sets, their scores reach metrics.json and summary.md."""
     import json
-    import shutil
 
-    from conftest import load_yaml, planned_jobs, snakemake, write_config
     from galclust.store import read_array
 
-    workdir, config_path, _ = tiny_run
-    work = tmp_path / "run"
-    shutil.copytree(workdir, work, symlinks=True)
-    config = load_yaml(config_path)
-    config["models"]["classcnn"] = {"train": {"target": "klass", "epochs": 2, "batch_size": 16, "max_galaxies": 60},
-                                    "layers": {"dense": "dense_128"}}
-    config["models"]["tuned"] = {"kind": "backbone", "backbone": "efficientnetb0", "weights": "random",
-                                 "input_size": 32, "fine_tune": True, "layers": {"pool": "global_average_pooling"},
-                                 "train": {"target": ["lambda_r", "ellipticity"], "epochs": 1, "batch_size": 16,
-                                           "max_galaxies": 60}}
-    config["models"]["ssl"] = {"kind": "simclr", "train": {"epochs": 1, "batch_size": 16, "max_galaxies": 60},
-                               "layers": {"dense": "dense_128"}}
-    config["features"]["ssl_dense"] = {"extractor": "ssl", "layer": "dense", "pca": 5, "methods": ["kmeans"]}
-    config["features"]["class_dense"] = {"extractor": "classcnn", "layer": "dense", "pca": 5, "methods": ["kmeans"]}
-    config["features"]["tuned_pool"] = {"extractor": "tuned", "layer": "pool", "pca": 5, "methods": ["kmeans"]}
-    path = write_config(work / "supervised.yaml", config)
-    dry = snakemake(work, path, "--cores", "2", "-n")
-    assert dry.returncode == 0, dry.stderr[-3000:]
-    assert planned_jobs(dry)["train_model"] == 3  # refcnn is reused
-    result = snakemake(work, path, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-4000:]
-
+    work, config, jobs = extended_run
+    assert jobs["train_model"] == 3  # refcnn is reused
     classes = json.loads((work / "results/models/classcnn/metrics.json").read_text())
     assert classes["task"] == "classification" and classes["target"] == "klass"
     assert len(classes["classes"]) >= 3 and 0 <= classes["test_balanced_accuracy"] <= 1

@@ -1,16 +1,14 @@
 """Views of a feature set (t-SNE, LDA), GMM, maps, clusters against catalog columns and the
-views comparison, through the workflow: the tiny run extended by a config change (a copy of
-its directory, so only the new jobs run)."""
+views comparison, through the workflow: the tiny run extended by a config change (conftest's
+``extended_run``: a copy of its directory, so only the new jobs run)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
-from conftest import load_yaml, planned_jobs, snakemake, write_config
 from galclust.store import read_array, read_attrs, read_ids
 from galclust.tables import read_table
 
@@ -18,31 +16,23 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
-def views_run(tiny_run, tmp_path_factory):
-    workdir, config_path, _ = tiny_run
-    work = tmp_path_factory.mktemp("views") / "run"
-    shutil.copytree(workdir, work, symlinks=True)  # copy2: mtimes kept, nothing old reruns
-    config = load_yaml(config_path)
-    config["features"]["dense_tsne"] = {"from": "cnn_dense", "reduce": {"method": "tsne", "perplexity": 10},
-                                        "methods": ["kmeans", "dbscan", "gmm"]}
-    config["features"]["dense_lda"] = {"from": "cnn_dense", "reduce": {"method": "lda", "target": "klass"},
-                                       "methods": ["kmeans", "gmm"]}
-    config["clustering"]["gmm"] = {"k": [2, 3]}  # two k: its information criteria drawn against k
-    config["report"]["physical"] = {"pairs": [["ellipticity", "lambda_r"]], "columns": ["lambda_r"]}
-    path = write_config(work / "views.yaml", config)
-    dry = snakemake(work, path, "--cores", "2", "-n")
-    assert dry.returncode == 0, dry.stderr[-3000:]
-    result = snakemake(work, path, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-4000:]
-    return work, planned_jobs(dry)
+def views_run(extended_run):
+    """conftest's ``extended_run``: the tiny run plus these views (and the supervised models of
+    tests/test_supervised.py, in the same run)."""
+    work, _, jobs = extended_run
+    return work, jobs
 
 
 def test_only_the_new_views_and_what_reads_every_clustering_run(views_run):
     _, jobs = views_run
-    assert "train_model" not in jobs and "extract" not in jobs and "acquire" not in jobs
-    assert jobs["reduce"] == 2  # the two views; cnn_dense itself is reused
+    assert "acquire" not in jobs and "preprocess" not in jobs
+    # refcnn and its features are reused: only the three new models train, and extract 2 batches
+    assert jobs["train_model"] == 3 and jobs["extract"] == 3 * 2
+    # the two views and the PCA of the 3 trained models' sets; cnn_dense itself is reused
+    assert jobs["reduce"] == 2 + 3
     # the views' k-means (2), DBSCAN (1 on t-SNE) and GMM (2 each), GMM on the 3 feature sets
-    assert jobs["cluster"] == (2 + 1 + 2) + (2 + 2) + 3 * 2
+    # of the tiny run; k-means (2) on each trained model's set
+    assert jobs["cluster"] == (2 + 1 + 2) + (2 + 2) + 3 * 2 + 3 * 2
 
 
 def test_views_are_stored_like_any_reduced_feature_set(views_run):

@@ -4,13 +4,13 @@ While one worker waits on a single-threaded step (Snakemake's parse, a dry run, 
 training, a unit test) the other uses the second core: run alone, the suite kept the two cores
 only 71 % busy. A worker takes a group whole, so that nothing is built twice:
 
-- every module that reads the ``tiny_run`` session fixture: one tiny run per session, and the
-  runs that copy or extend it after it;
+- every module that reads the ``tiny_run`` session fixture or one built on it
+  (``extended_run``): one tiny run per session, and the runs that copy or extend it after it;
 - otherwise one module: its module-scoped fixtures (a workflow run) built once.
 
 xdist's own ``loadgroup`` reads ``xdist_group`` marks by renaming node ids, which pytest 9 no
 longer allows, so the groups come from this scheduler, and by module text (the controller
-collects no tests): a module that names ``tiny_run`` is in its group. The tiny group goes
+collects no tests): a module that names one of :data:`TINY_FIXTURES` is in its group. The tiny group goes
 first (the longest chain), then a module that would start work in the background when run
 without xdist (tests/test_slurm.py: minutes of waiting on SLURM, beside the tiny group), then
 the modules with slow tests, then the quick ones, which fill the end.
@@ -23,6 +23,8 @@ from pathlib import Path
 from xdist.scheduler import LoadScopeScheduling
 
 TINY_GROUP = "tiny_run"
+#: the session fixtures of conftest.py that are (or copy) the tiny run
+TINY_FIXTURES = ("tiny_run", "extended_run")
 
 
 class ModuleGroups:
@@ -54,7 +56,8 @@ class GroupScheduling(LoadScopeScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         module = nodeid.split("::", 1)[0]
-        return TINY_GROUP if "tiny_run" in self._module_text(module) else module
+        text = self._module_text(module)
+        return TINY_GROUP if any(name in text for name in TINY_FIXTURES) else module
 
     def _rank(self, scope: str) -> int:
         if scope == TINY_GROUP:

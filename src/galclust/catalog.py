@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
+from .batches import batch_index
 from .errors import CatalogError
 from .ids import is_safe_id
 from .tables import read_table
@@ -148,19 +148,6 @@ def load_catalog(config: dict[str, Any]) -> Table:
     path = cat_cfg["path"]
     return standardise(read_catalog_file(path, cat_cfg.get("format")), columns, str(path),
                        require_coordinates=kind.needs_coordinates)
-
-
-def batch_names(n_rows: int, batch_size: int) -> list[str]:
-    """Names of the batches covering ``n_rows`` rows: ``b0000``, ``b0001``..."""
-    n_batches = max(1, -(-n_rows // batch_size))
-    return [f"b{i:04d}" for i in range(n_batches)]
-
-
-def batch_index(name: str) -> int:
-    """The batch number of a batch name."""
-    if not re.fullmatch(r"b\d{4,}", name):
-        raise ValueError(f"not a batch name: {name!r}")
-    return int(name[1:])
 
 
 def batch_rows(table: Table, name: str, batch_size: int) -> Table:

@@ -21,12 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from astropy.table import Table
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # annotations only: every parse imports this module (target_columns)
+    from astropy.table import Table
 
 log = logging.getLogger(__name__)
 

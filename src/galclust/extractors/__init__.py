@@ -30,6 +30,17 @@ def model_kinds() -> list[str]:
     return EXTRACTORS.where(builtin=False)
 
 
+#: The suffix of a feature store averaged over the eight dihedral views (``features.<fs>.tta``).
+TTA_SUFFIX = "-d4"
+
+
+def split_store_name(store: str) -> tuple[str, bool]:
+    """(extractor or model name, dihedral averaging?) of a feature-store name."""
+    if store.endswith(TTA_SUFFIX):
+        return store[: -len(TTA_SUFFIX)], True
+    return store, False
+
+
 def kind_for(model: Mapping[str, Any] | None, extractor: str) -> ExtractorKind:
     """The entry behind a feature set's ``extractor``: its model's kind (``model``: the
     ``models.<extractor>`` settings), else the built-in of that name."""
@@ -38,4 +49,4 @@ def kind_for(model: Mapping[str, Any] | None, extractor: str) -> ExtractorKind:
 
 EXTRACTORS.load(__name__, _MODULES, "KIND")
 
-__all__ = ["EXTRACTORS", "ExtractorKind", "builtin", "kind_for", "model_kinds", "register"]
+__all__ = ["EXTRACTORS", "TTA_SUFFIX", "ExtractorKind", "builtin", "kind_for", "model_kinds", "register", "split_store_name"]

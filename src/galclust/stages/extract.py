@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..extractors import kind_for, split_store_name
 from .common import PathLike, provenance
-
-#: suffix of a feature store averaged over the 8 dihedral views
-TTA_SUFFIX = "-d4"
-
-
-def split_store_name(store: str) -> tuple[str, bool]:
-    """(extractor or model name, dihedral averaging?) of a feature-store name."""
-    if store.endswith(TTA_SUFFIX):
-        return store[: -len(TTA_SUFFIX)], True
-    return store, False
 
 
 def make_extractor(store: str, model: dict[str, Any] | None, model_path: PathLike | None, seed: int) -> Any:
     """The extractor behind a feature-store name: a built-in (``model`` None) or a model's
     kind, wrapped in dihedral averaging for ``-d4`` stores."""
-    from ..extractors import kind_for
-
     name, tta = split_store_name(store)
     kind = kind_for(model, name)
     extractor = kind.build(model or {}, str(model_path) if model_path else None, seed, name)

@@ -14,16 +14,17 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from astropy.table import Table
-
-from .. import catalog as catalogs
 from ..atomic import write_text_atomic
+from ..batches import batch_names
 from ..errors import ConfigError
 from ..extractors import EXTRACTORS
 from ..supervised import target_columns
 from .layout import Layout
+
+if TYPE_CHECKING:
+    from astropy.table import Table
 
 log = logging.getLogger("galclust.workflow")
 
@@ -74,9 +75,12 @@ def measure(layout: Layout) -> CatalogFacts:
             file_shapes[root] = (int(rows), int(columns))
     if not reads_catalog(layout):
         return CatalogFacts(None, file_shapes=file_shapes)
+    # astropy.table only here: a job's own parse reads the facts file and never pays its import
+    from .. import catalog as catalogs
+
     table = catalogs.load_catalog(layout.config)
     size = layout.config["batch_size"]
-    batches = catalogs.batch_names(len(table), size) if layout.needs_images else []
+    batches = batch_names(len(table), size) if layout.needs_images else []
     return CatalogFacts(
         n_galaxies=len(table),
         columns=tuple(table.colnames),
@@ -89,6 +93,8 @@ def measure(layout: Layout) -> CatalogFacts:
 
 def training_digest(layout: Layout, table: Table, model: str) -> str:
     """Changes exactly when the training galaxies or their targets change."""
+    from .. import catalog as catalogs
+
     model_cfg = layout.config["models"][model]
     rows = table[: layout.training_batches(model) * layout.config["batch_size"]]
     if not EXTRACTORS[model_cfg["kind"]].needs_target:  # self-supervised: the galaxies alone

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from .. import paths
-from ..catalog import batch_names
+from ..batches import batch_names
 from ..errors import ConfigError
 from . import facts as measured
 from .facts import CatalogFacts

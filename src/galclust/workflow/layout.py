@@ -8,9 +8,8 @@ from typing import Any
 
 from .. import paths
 from ..config import ClusteringJob, clustering_jobs, config_hash
-from ..extractors import EXTRACTORS, ExtractorKind, kind_for
+from ..extractors import EXTRACTORS, TTA_SUFFIX, ExtractorKind, kind_for, split_store_name
 from ..methods import METHODS
-from ..stages.extract import TTA_SUFFIX, split_store_name
 
 
 def name_pattern(names: list[str]) -> str:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..acquire.sources import SOURCES
-from ..extractors import EXTRACTORS
+from ..extractors import EXTRACTORS, split_store_name
 from ..methods import METHODS
-from ..stages.extract import split_store_name
 from .galaxies import Galaxies
 
 MB = 10**6
