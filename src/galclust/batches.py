@@ -1,7 +1,7 @@
 """Batch names (``b0000``, ``b0001``...): the catalog's rows in fixed-size runs, in order.
 
-Apart from :mod:`galclust.catalog` (no astropy) because every parse of the workflow names the
-batches, a SLURM job's own parse included, which never reads the catalog.
+Apart from :mod:`galclust.catalog`, which reads tables, because every parse of the workflow
+names the batches, a SLURM job's own parse included, which reads the facts file instead.
 """
 
 from __future__ import annotations

@@ -44,8 +44,8 @@ def route(params: Mapping[str, Any], n: int, d: int) -> str:
 
 def _import_umap() -> Any:
     """umap-learn without ParametricUMAP, which galclust never uses: umap's ``__init__`` imports
-    it, and with it TensorFlow, whenever TensorFlow is installed (4 of a UMAP job's 13 CPU
-    seconds at 60 galaxies). A ``None`` entry in ``sys.modules`` makes that one import raise
+    it, and with it TensorFlow, whenever TensorFlow is installed (about a quarter of a UMAP job's
+    CPU time at 60 galaxies: bench/results/job_startup.md). A ``None`` entry in ``sys.modules`` makes that one import raise
     ImportError, which umap's ``__init__`` catches (it defines a placeholder class instead)."""
     if "umap" not in sys.modules:
         sys.modules.setdefault("umap.parametric_umap", None)  # type: ignore[assignment]

@@ -75,7 +75,7 @@ def measure(layout: Layout) -> CatalogFacts:
             file_shapes[root] = (int(rows), int(columns))
     if not reads_catalog(layout):
         return CatalogFacts(None, file_shapes=file_shapes)
-    # astropy.table only here: a job's own parse reads the facts file and never pays its import
+    # the catalog module only where the catalog is read: a job's own parse reads the facts file
     from .. import catalog as catalogs
 
     table = catalogs.load_catalog(layout.config)
