@@ -101,8 +101,9 @@ def targets_of(reference: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def resumed(tiny_run, tmp_path_factory):
-    """The killed, resumed one-core run: (its workdir, the rules killed, the cutouts seen
-    before the final run, the final run's result)."""
+    """The killed, resumed one-core run: (its workdir, config, targets, the rules killed, the
+    cutouts seen before the final run, its differences from the two-core run). The comparison
+    reads every Zarr store of both runs, so it is made once for the two tests that assert it."""
     reference, _, _ = tiny_run
     work = tmp_path_factory.mktemp("killed")
     config = write_config(work / "config.yaml", load_yaml(TINY))
@@ -120,15 +121,14 @@ def resumed(tiny_run, tmp_path_factory):
         assert unlock.returncode == 0, unlock.stderr[-2000:]
     result = snakemake(work, config, "--cores", "1", "--rerun-incomplete", *targets)
     assert result.returncode == 0, result.stderr[-4000:]
-    return work, config, targets, killed, rendered
+    return work, config, targets, killed, rendered, differences(reference, work, subset=True)
 
 
-def test_killed_at_every_stage_resumes_to_identical_outputs(tiny_run, resumed):
-    reference, _, _ = tiny_run
-    work, config, targets, killed, rendered = resumed
+def test_killed_at_every_stage_resumes_to_identical_outputs(resumed):
+    work, config, targets, killed, rendered, differing = resumed
     assert len(killed) >= 5, f"only killed during {killed}"
     assert all((work / t).is_file() for t in targets)
-    assert differences(reference, work, subset=True) == []
+    assert differing == []
     assert temp_leftovers(work / "results") == []
     assert temp_leftovers(work / "resources") == []
     assert incomplete_markers(work) == []
@@ -142,9 +142,9 @@ def test_killed_at_every_stage_resumes_to_identical_outputs(tiny_run, resumed):
 def test_one_core_and_two_cores_give_identical_outputs(tiny_run, resumed):
     """Every number the tiny run computes, with one core, equals the two-core run's."""
     reference, _, _ = tiny_run
-    work = resumed[0]
+    work, differing = resumed[0], resumed[-1]
     assert (work / "results/features").is_dir() and (work / "results/batches").is_dir()
     feature_sets = [p.name for p in (reference / "results/clustering").iterdir()]
     assert len(feature_sets) >= 3
     assert all((work / "results/features" / fs / "reduced.zarr").is_dir() for fs in feature_sets)
-    assert differences(reference, work, subset=True) == []
+    assert differing == []
