@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import select
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -35,14 +42,65 @@ def load_example(name: str) -> dict:
     return config
 
 
-def snakemake(workdir: Path, config: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """Run ``snakemake`` on the repository's Snakefile with ``config`` in ``workdir``."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    cmd = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(config), *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir)
+def snakemake(workdir: Path, config: Path, *args: str, timeout: int = 1800,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``snakemake`` on the repository's Snakefile with ``config`` in ``workdir`` (as ``python -m
+    snakemake`` would, forked from a process that imported it once: tests/snakezygote.py)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **(env or {})}
+    argv = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config), *args]
+    return _ZYGOTE.run(argv, cwd=workdir, env=env, timeout=timeout)
+
+
+class _Zygote:
+    """The client of tests/snakezygote.py: one server per pytest process, started on first use,
+    one run at a time."""
+
+    def __init__(self) -> None:
+        self._server: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen:
+        if self._server is None or self._server.poll() is not None:
+            self._server = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("snakezygote.py"))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            atexit.register(self.close)
+        return self._server
+
+    def close(self) -> None:
+        """End the server (it ends at the end of its input) and reap it."""
+        if self._server is not None and self._server.poll() is None:
+            self._server.stdin.close()
+            self._server.wait(timeout=60)
+
+    def _reply(self, server: subprocess.Popen, deadline: float | None) -> dict:
+        wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        if not select.select([server.stdout], [], [], wait)[0]:
+            raise TimeoutError
+        line = server.stdout.readline()
+        if not line:
+            raise RuntimeError("tests/snakezygote.py ended; its error output is above")
+        return json.loads(line)
+
+    def run(self, argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+        with self._lock, tempfile.TemporaryDirectory(prefix="galclust-snakemake-") as scratch:
+            out, err = Path(scratch, "stdout"), Path(scratch, "stderr")
+            server = self._start()
+            server.stdin.write(json.dumps({"argv": argv, "cwd": str(cwd), "env": env,
+                                           "out": str(out), "err": str(err)}) + "\n")
+            server.stdin.flush()
+            pid = self._reply(server, None)["pid"]
+            try:
+                status = self._reply(server, time.monotonic() + timeout)["status"]
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                self._reply(server, None)
+                raise subprocess.TimeoutExpired(["snakemake", *argv], timeout) from None
+            text = [p.read_text(errors="replace") if p.exists() else "" for p in (out, err)]
+        return subprocess.CompletedProcess(["snakemake", *argv], status, *text)
+
+
+_ZYGOTE = _Zygote()
 
 
 def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:

@@ -27,7 +27,7 @@ import pytest
 import yaml
 from astropy.table import Table
 
-from conftest import REPO, TINY
+from conftest import REPO, TINY, snakemake
 
 SNAKEFILE = REPO / "Snakefile"
 
@@ -359,15 +359,15 @@ def _small_files() -> None:
 
 
 def run(workdir: Path, config: Path, case: Case) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "HOME": str(workdir)}
     args = ["-n"] if case.dry else ["--cores", "1", *case.targets]
-    preexec = None
-    if case.limit == "fsize":
-        preexec = _small_files
+    if case.limit != "fsize":
+        return snakemake(workdir, config, *args, timeout=600, env={"HOME": str(workdir)})
+    # a limit on the run's own process: a fresh `python -m snakemake` under it
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "HOME": str(workdir)}
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
            "--configfile", str(config), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=workdir,
-                          preexec_fn=preexec)
+                          preexec_fn=_small_files)
 
 
 def files_under(path: Path) -> dict[str, int]:

@@ -3,6 +3,9 @@ errors, and transform round trips where a reducer has one. Small data only."""
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
@@ -64,6 +67,19 @@ def test_tsne_shape_route_and_seed(blobs) -> None:
     d = ((a.values[:, None, :] - a.values[None, :, :]) ** 2).sum(-1)
     np.fill_diagonal(d, np.inf)
     assert np.mean(y[d.argmin(axis=1)] == y) > 0.95
+
+
+def test_tsne_answers_opentsnes_pynndescent_probe_without_the_import_and_the_same_bytes(blobs, monkeypatch) -> None:
+    """openTSNE imports pynndescent on every fit only to see whether it is installed; for the
+    euclidean metric galclust answers "no" without importing it, and the map is the same."""
+    X = blobs[0][:120]
+    params = {"perplexity": 10, "n_iter": 50}
+    monkeypatch.delitem(sys.modules, "pynndescent", raising=False)  # as in a fresh job
+    answered = tsne.fit_transform(X, params, 3)
+    assert "pynndescent" not in sys.modules
+    importlib.import_module("pynndescent")  # importable afterwards (a UMAP map in the same job)
+    probed = tsne.fit_transform(X, params, 3)  # pynndescent imported: openTSNE's own probe
+    assert answered.values.tobytes() == probed.values.tobytes()
 
 
 def test_tsne_routes_and_perplexity_clamp() -> None:

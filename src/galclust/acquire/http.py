@@ -32,15 +32,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
 
 from .. import __version__
 from ..atomic import write_bytes_atomic
 from .validate import Verdict
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,11 @@ class Downloader:
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self._sleep = sleep
+        # requests loads here, not with the module: the workflow's parse imports the settings
+        # and result types of this module for the source registry, in every snakemake call.
+        import requests
+        from requests.adapters import HTTPAdapter
+
         self.session = requests.Session()
         adapter = HTTPAdapter(
             pool_connections=4,
@@ -241,6 +246,8 @@ class Downloader:
     # -- one request ---------------------------------------------------------------
     def _get_once(self, url: str) -> tuple[bytes, str | None]:
         """One GET (following allowed redirects): the body and its Content-Type, or raise."""
+        import requests
+
         s = self.settings
         for _hop in range(MAX_REDIRECTS + 1):
             self.check_host(url)
@@ -277,6 +284,8 @@ class Downloader:
         raise _Permanent(f"more than {MAX_REDIRECTS} redirects")
 
     def _read_body(self, resp: requests.Response) -> bytes:
+        import requests
+
         cap = self.settings.max_bytes
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:

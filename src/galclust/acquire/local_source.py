@@ -8,12 +8,13 @@ from typing import Any
 
 from .base import Source
 from .http import DownloadSettings, FetchResult
-from .local import acquire_local
 
 
 def fetch(rows: list[dict[str, Any]], source: Mapping[str, Any], cache_root: Path,
           settings: DownloadSettings, variant: str,  # noqa: ARG001 (nothing to download)
           on_result: Callable[[FetchResult], None]) -> list[FetchResult]:
+    from .local import acquire_local  # astropy and the image readers: in the job, not the parse
+
     results = acquire_local(rows, source["local"], cache_root)
     for r in results:
         on_result(r)

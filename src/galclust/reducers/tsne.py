@@ -23,7 +23,9 @@ buffers, and the FFT grid (a few MB; bounded by ``min_num_intervals``). Never n 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,26 @@ FFT_ABOVE = 10_000
 _EVERY = 50
 #: openTSNE's fixed-cost FFT grid and interpolation buffers, generously.
 _FFT_GRID_BYTES = 64 * 2**20
+#: metrics whose approximate neighbour index openTSNE builds with Annoy on dense input whether or
+#: not pynndescent is installed (openTSNE.affinity.get_knn_index)
+_ANNOY_METRICS = frozenset({"cosine", "euclidean", "manhattan", "hamming", "dot", "l1", "l2", "taxicab"})
+
+
+@contextmanager
+def _without_pynndescent_probe(metric: str) -> Iterator[None]:
+    """openTSNE imports pynndescent (numba: about 0.7 CPU-s) on every fit only to ask whether it is
+    installed; for these metrics the answer changes nothing, so during the fit a ``None`` entry in
+    ``sys.modules`` answers "not installed" without the import, and goes afterwards (UMAP, in the
+    same process, still imports pynndescent)."""
+    if metric not in _ANNOY_METRICS or "pynndescent" in sys.modules:
+        yield
+        return
+    sys.modules["pynndescent"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if "pynndescent" in sys.modules and sys.modules["pynndescent"] is None:
+            del sys.modules["pynndescent"]
 
 
 def _learning_rate(params: Mapping[str, Any]) -> float | str:
@@ -84,6 +106,7 @@ def fit_transform(X: np.ndarray, params: Mapping[str, Any], seed: int, target: n
         progress.advance(_EVERY)
         return False  # never stop early
 
+    metric = str(params.get("metric", "euclidean"))
     tsne = TSNE(
         n_components=k,
         perplexity=effective,
@@ -91,14 +114,15 @@ def fit_transform(X: np.ndarray, params: Mapping[str, Any], seed: int, target: n
         n_iter=n_iter,
         negative_gradient_method=chosen,
         initialization="pca",
-        metric=str(params.get("metric", "euclidean")),
+        metric=metric,
         n_jobs=1,  # fixed: threaded sums are not bitwise reproducible
         random_state=int(seed),
         verbose=False,
         callbacks=report,
         callbacks_every_iters=_EVERY,
     )
-    embedding = tsne.fit(np.ascontiguousarray(X, dtype=np.float64))
+    with _without_pynndescent_probe(metric):
+        embedding = tsne.fit(np.ascontiguousarray(X, dtype=np.float64))
     progress.done = progress.total  # the checks fall every 50: an n_iter off the grid ends short
     progress.finish()
     values = np.asarray(embedding, dtype=np.float32)

@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from .. import leanimports
 from ..logs import job_log
 
 #: The niceness of a job that does not feed the network's training. A network keeps only about
@@ -31,6 +32,7 @@ def run(smk: Any, stage: str, *, foreground: bool = False, **kwargs: Any) -> Any
     module, _, function = stage.partition(":")
     if not foreground:
         os.nice(BACKGROUND_NICENESS)
+    leanimports.install()  # no pandas where only scikit-learn would import it
     with job_log(smk.log[0], smk.output):
         func = getattr(importlib.import_module(f"galclust.{module}"), function or module.rpartition(".")[2])
         return func(**kwargs)
