@@ -2,6 +2,10 @@
 
 - ``umap``: galclust's UMAP reducer on 60 rows (the tiny and real-image runs' size), against
   plain ``import umap`` (which imports TensorFlow for ParametricUMAP when it is installed);
+- ``kmeans``: a clustering job's imports and a k-means fit on 60 rows with the job runner's
+  import hook (galclust.leanimports: scikit-learn without pandas), against the same without it;
+- ``tsne``: galclust's t-SNE reducer on 60 rows, against plain openTSNE with the same settings
+  (which imports pynndescent on every fit to see whether it is installed);
 - ``parse``: ``snakemake -n`` on a finished workdir (a dry run: the parse every job's own
   SLURM parse and every test's dry run pays), when ``--workdir`` is given.
 
@@ -37,6 +41,34 @@ print("tensorflow" in sys.modules)
 """
 
 
+KMEANS_JOB = """
+import sys
+sys.path.insert(0, {src!r})
+if not {plain}:
+    from galclust import leanimports
+    leanimports.install()
+import numpy as np
+import galclust.stages.cluster
+from galclust.cluster import fit_predict
+from galclust.config import ClusteringJob
+X = np.random.default_rng(0).normal(size=(60, 10)).astype("float32")
+fit_predict(X, ClusteringJob(name="kmeans-k3", method="kmeans", params={{"k": 3, "n_init": 10}}), 7)
+"""
+
+TSNE_FIT = """
+import sys
+sys.path.insert(0, {src!r})
+import numpy as np
+X = np.random.default_rng(0).normal(size=(60, 10))
+if {plain}:
+    from openTSNE import TSNE
+    TSNE(perplexity=10, n_iter=500, initialization="pca", n_jobs=1, random_state=7).fit(X)
+else:
+    from galclust.reducers.tsne import fit_transform
+    fit_transform(X, {{"perplexity": 10}}, 7)
+"""
+
+
 def cpu_of(cmd: list[str]) -> float:
     """CPU seconds of one child process (and its children)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -63,6 +95,11 @@ def main() -> None:
     print("|---|---|---|---|")
     print(f"| UMAP job, 60 rows: galclust.reducers.umap vs plain `import umap` | {ours:.2f} | {plain:.2f} | "
           f"{ours / plain:.2f} |")
+    for case, code in (("k-means job, 60 rows: with vs without galclust.leanimports", KMEANS_JOB),
+                       ("t-SNE map, 60 rows: galclust.reducers.tsne vs plain openTSNE", TSNE_FIT)):
+        plain = median_cpu([py, "-c", code.format(src=src, plain=True)], args.repeat)
+        ours = median_cpu([py, "-c", code.format(src=src, plain=False)], args.repeat)
+        print(f"| {case} | {ours:.2f} | {plain:.2f} | {ours / plain:.2f} |")
     if args.workdir:
         cmd = [py, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(args.workdir),
                "--cores", "1", "-n"]
