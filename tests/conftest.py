@@ -42,11 +42,16 @@ def load_example(name: str) -> dict:
     return config
 
 
+def snakemake_env(**extra: str) -> dict[str, str]:
+    """The environment of a test's snakemake run: this one, TensorFlow quiet, output unbuffered."""
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **extra}
+
+
 def snakemake(workdir: Path, config: Path, *args: str, timeout: int = 1800,
               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``snakemake`` on the repository's Snakefile with ``config`` in ``workdir`` (as ``python -m
     snakemake`` would, forked from a process that imported it once: tests/snakezygote.py)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **(env or {})}
+    env = snakemake_env(**(env or {}))
     argv = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config), *args]
     return _ZYGOTE.run(argv, cwd=workdir, env=env, timeout=timeout)
 
@@ -58,13 +63,13 @@ class _Zygote:
     def __init__(self) -> None:
         self._server: subprocess.Popen | None = None
         self._lock = threading.Lock()
+        atexit.register(self.close)
 
     def _start(self) -> subprocess.Popen:
         if self._server is None or self._server.poll() is not None:
             self._server = subprocess.Popen(
                 [sys.executable, str(Path(__file__).with_name("snakezygote.py"))],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-            atexit.register(self.close)
         return self._server
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ import pytest
 import yaml
 from astropy.table import Table
 
-from conftest import REPO, TINY, snakemake
+from conftest import REPO, TINY, snakemake, snakemake_env
 
 SNAKEFILE = REPO / "Snakefile"
 
@@ -363,7 +363,7 @@ def run(workdir: Path, config: Path, case: Case) -> subprocess.CompletedProcess:
     if case.limit != "fsize":
         return snakemake(workdir, config, *args, timeout=600, env={"HOME": str(workdir)})
     # a limit on the run's own process: a fresh `python -m snakemake` under it
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "HOME": str(workdir)}
+    env = snakemake_env(HOME=str(workdir))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
            "--configfile", str(config), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=workdir,

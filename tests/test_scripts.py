@@ -52,7 +52,8 @@ def test_each_script_calls_its_stage_with_keywords_that_fit(script, monkeypatch)
 
 
 def test_a_clustering_job_imports_neither_tensorflow_nor_matplotlib(tmp_path):
-    """The runner imports the stage's module only, inside the job's log."""
+    """The runner imports the stage's module only, inside the job's log, and scikit-learn
+    without pandas (galclust.leanimports, installed by the runner)."""
     code = f"""
 import sys
 sys.path.insert(0, {str(SCRIPTS)!r})
@@ -61,7 +62,8 @@ class Smk:
     log = [{str(tmp_path / 'job.log')!r}]
     output = []
 run(Smk(), "stages.cluster:ClusteringJob", name="kmeans-k2", method="kmeans", params={{}})
-print(sorted(m for m in ("tensorflow", "matplotlib", "keras") if m in sys.modules))
+import sklearn.cluster  # as the clustering stage does
+print(sorted(m for m in ("tensorflow", "matplotlib", "keras", "pandas") if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
